@@ -1,0 +1,5 @@
+"""``python -m smartlicensing`` runs the same command as the ``smartlicensing`` script."""
+
+from smartlicensing.cli import main
+
+main()

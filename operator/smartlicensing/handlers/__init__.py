@@ -1,0 +1,1 @@
+"""kopf wiring only: decorators, settings, and turning reconcile results into patches."""

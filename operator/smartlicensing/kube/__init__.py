@@ -1,0 +1,1 @@
+"""The few Kubernetes calls kopf does not make for us (Secrets)."""

@@ -1,0 +1,5 @@
+"""The product-driver port and its drivers.
+
+``manual``: a person enters codes in the Secure Workload UI. ``api``: the REST contract of
+``docs/product-api.md``.
+"""
