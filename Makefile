@@ -28,5 +28,8 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+crds: $(STAMP)
+	$(BIN)/smartlicensing crds --output-dir crds
+
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
