@@ -216,3 +216,8 @@ class SmartLicenseRegistrationStatus(ReconciledStatus):
         default=None, description="When registration and authorization were last renewed/read."
     )
     next_sync_time: datetime | None = Field(default=None, description="When the next sync is due.")
+    scheduled_sync_interval: Duration | None = Field(
+        default=None,
+        description="The syncInterval nextSyncTime was computed with; a different spec value "
+        "reschedules.",
+    )

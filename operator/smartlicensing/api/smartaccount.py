@@ -13,7 +13,7 @@ from typing import Final
 
 from pydantic import ConfigDict, Field
 
-from smartlicensing.api.durations import SyncInterval
+from smartlicensing.api.durations import Duration, SyncInterval
 from smartlicensing.api.meta import (
     CABundleSecretReference,
     CredentialsSecretReference,
@@ -144,4 +144,9 @@ class SmartAccountStatus(ReconciledStatus):
     )
     next_sync_time: datetime | None = Field(
         default=None, description="When the license table will be read next."
+    )
+    scheduled_sync_interval: Duration | None = Field(
+        default=None,
+        description="The syncInterval nextSyncTime was computed with; a different spec value "
+        "reschedules.",
     )
