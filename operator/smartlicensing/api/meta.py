@@ -13,10 +13,9 @@ reconciler checks the same rules again in ``smartlicensing.reconcile.validation`
 from __future__ import annotations
 
 import enum
-from datetime import datetime
 from typing import Annotated, Any, Final, TypedDict
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 GROUP: Final = "smartlicensing.dev"
@@ -54,7 +53,6 @@ class SpecModel(BaseModel):
         validate_by_alias=True,
         serialize_by_alias=True,
         extra="forbid",
-        use_enum_values=False,
     )
 
 
@@ -138,7 +136,7 @@ class Condition(StatusModel):
         max_length=32768,
         description="Human-readable details; says what to do when action is needed.",
     )
-    last_transition_time: datetime = Field(
+    last_transition_time: AwareDatetime = Field(
         description="When the status last changed (not when the condition was last written)."
     )
     observed_generation: int | None = Field(
@@ -200,10 +198,10 @@ class ReconciledStatus(StatusModel):
     failed_attempts: int = Field(
         default=0, ge=0, description="Consecutive failed attempts since the last success."
     )
-    last_failure_time: datetime | None = Field(
+    last_failure_time: AwareDatetime | None = Field(
         default=None, description="When the last attempt failed."
     )
-    next_attempt_time: datetime | None = Field(
+    next_attempt_time: AwareDatetime | None = Field(
         default=None, description="After a failure: when the next attempt is made."
     )
     stalled_inputs: str | None = Field(

@@ -8,9 +8,8 @@ never the token itself.
 from __future__ import annotations
 
 import enum
-from datetime import datetime
 
-from pydantic import ConfigDict, Field
+from pydantic import AwareDatetime, ConfigDict, Field
 
 from smartlicensing.api.durations import Duration, SyncInterval
 from smartlicensing.api.meta import (
@@ -161,18 +160,20 @@ class Registration(StatusModel):
     """The cluster's registration as last observed."""
 
     state: RegistrationState = Field(description="Registration state.")
-    registered_at: datetime | None = Field(default=None, description="When it was registered.")
-    renew_at: datetime | None = Field(
+    registered_at: AwareDatetime | None = Field(default=None, description="When it was registered.")
+    renew_at: AwareDatetime | None = Field(
         default=None, description="When the registration (ID certificate) renews."
     )
-    expires_at: datetime | None = Field(default=None, description="When the registration expires.")
+    expires_at: AwareDatetime | None = Field(
+        default=None, description="When the registration expires."
+    )
 
 
 class Authorization(StatusModel):
     """The cluster's authorization as last observed."""
 
     state: AuthorizationState = Field(description="Authorization state.")
-    expires_at: datetime | None = Field(
+    expires_at: AwareDatetime | None = Field(
         default=None, description="When the current authorization expires."
     )
     evaluation_remaining: Duration | None = Field(
@@ -193,7 +194,7 @@ class TokenStatus(StatusModel):
     secret_ref: TokenSecretReference | None = Field(
         default=None, description="Secret key that holds the token."
     )
-    expires_at: datetime | None = Field(default=None, description="When the token expires.")
+    expires_at: AwareDatetime | None = Field(default=None, description="When the token expires.")
     issued: bool = Field(
         default=False, description="True if the operator issued the token at CSSM."
     )
@@ -212,10 +213,12 @@ class SmartLicenseRegistrationStatus(ReconciledStatus):
         default_factory=list, description="License usage of this cluster."
     )
     token: TokenStatus | None = Field(default=None, description="The registration token's home.")
-    last_sync_time: datetime | None = Field(
+    last_sync_time: AwareDatetime | None = Field(
         default=None, description="When registration and authorization were last renewed/read."
     )
-    next_sync_time: datetime | None = Field(default=None, description="When the next sync is due.")
+    next_sync_time: AwareDatetime | None = Field(
+        default=None, description="When the next sync is due."
+    )
     scheduled_sync_interval: Duration | None = Field(
         default=None,
         description="The syncInterval nextSyncTime was computed with; a different spec value "

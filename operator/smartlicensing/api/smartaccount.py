@@ -8,10 +8,9 @@ usage call a day, not a thousand.
 from __future__ import annotations
 
 import enum
-from datetime import datetime
 from typing import Final
 
-from pydantic import ConfigDict, Field
+from pydantic import AwareDatetime, ConfigDict, Field
 
 from smartlicensing.api.durations import Duration, SyncInterval
 from smartlicensing.api.meta import (
@@ -139,10 +138,10 @@ class SmartAccountStatus(ReconciledStatus):
     licenses: list[License] = Field(
         default_factory=list, description="License table of the virtual account."
     )
-    last_sync_time: datetime | None = Field(
+    last_sync_time: AwareDatetime | None = Field(
         default=None, description="When the license table was last read successfully."
     )
-    next_sync_time: datetime | None = Field(
+    next_sync_time: AwareDatetime | None = Field(
         default=None, description="When the license table will be read next."
     )
     scheduled_sync_interval: Duration | None = Field(
