@@ -101,9 +101,12 @@ def test_metrics_reconcile_and_registration_states() -> None:
     metrics.set_registrations({"Registered": 4})
 
     sample = metrics.registry.get_sample_value
-    assert sample(
-        "smartlicensing_reconcile_total",
-        {"kind": "SmartLicenseRegistration", "reason": "Registered"},
-    ) == 2
+    assert (
+        sample(
+            "smartlicensing_reconcile_total",
+            {"kind": "SmartLicenseRegistration", "reason": "Registered"},
+        )
+        == 2
+    )
     assert sample("smartlicensing_registrations", {"state": "Registered"}) == 4
     assert sample("smartlicensing_registrations", {"state": "AwaitingUser"}) is None

@@ -11,15 +11,28 @@ from smartlicensing.observability.redaction import MASK, SecretRegistry, redact
     ("text", "secret"),
     [
         pytest.param("Authorization: Bearer eyJhbGciOi.abc-def", "eyJhbGciOi.abc-def", id="bearer"),
-        pytest.param("grant_type=client_credentials&client_secret=s3cr3t-v4lue&x=1",
-                     "s3cr3t-v4lue", id="form-client-secret"),
-        pytest.param('{"client_secret": "s3cr3t-v4lue", "client_id": "me"}', "s3cr3t-v4lue",
-                     id="json-client-secret"),
+        pytest.param(
+            "grant_type=client_credentials&client_secret=s3cr3t-v4lue&x=1",
+            "s3cr3t-v4lue",
+            id="form-client-secret",
+        ),
+        pytest.param(
+            '{"client_secret": "s3cr3t-v4lue", "client_id": "me"}',
+            "s3cr3t-v4lue",
+            id="json-client-secret",
+        ),
         pytest.param("{'token': 'NmQ4ZTQlODg4-token'}", "NmQ4ZTQlODg4-token", id="token-field"),
-        pytest.param("code <specificPLR><authorizationCode>AbC</authorizationCode>"
-                     "<signature>SIG</signature></specificPLR> end", "<signature>SIG", id="plr-xml"),
-        pytest.param("return ChWhde-okvz5f-ckFy8a-aSx4AK-Qf1iFZ-WXYaP1-wwDwmB-K5SEWq-rbr now",
-                     "ChWhde-okvz5f", id="return-code"),
+        pytest.param(
+            "code <specificPLR><authorizationCode>AbC</authorizationCode>"
+            "<signature>SIG</signature></specificPLR> end",
+            "<signature>SIG",
+            id="plr-xml",
+        ),
+        pytest.param(
+            "return ChWhde-okvz5f-ckFy8a-aSx4AK-Qf1iFZ-WXYaP1-wwDwmB-K5SEWq-rbr now",
+            "ChWhde-okvz5f",
+            id="return-code",
+        ),
         pytest.param('"returnCode": "abc123def"', "abc123def", id="return-code-field"),
     ],
 )
