@@ -30,3 +30,7 @@ format: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
+
+.PHONY: bench-clients
+bench-clients: $(STAMP)
+	PYTHONPATH=operator $(BIN)/python benchmarks/clients.py
