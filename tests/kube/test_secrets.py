@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import copy
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,6 +27,7 @@ from smartlicensing.kube import (
     SecretValueInvalid,
     SecretWrite,
     apply_owned_secret,
+    core_v1_api,
     delete_secret,
     read_secret_key,
 )
@@ -241,3 +243,17 @@ async def test_delete_is_idempotent() -> None:
     assert await delete_secret(api, NS, "codes") is True
     assert await delete_secret(api, NS, "codes") is False
     assert (NS, "codes") not in api.store
+
+
+def test_core_v1_api_logs_in_from_a_kubeconfig(tmp_path: Path) -> None:
+    kubeconfig = tmp_path / "config"
+    kubeconfig.write_text(
+        "apiVersion: v1\nkind: Config\ncurrent-context: test\n"
+        "clusters: [{name: c, cluster: {server: 'https://k8s.test:6443'}}]\n"
+        "users: [{name: u, user: {token: canary-kube-token-9}}]\n"
+        "contexts: [{name: test, context: {cluster: c, user: u}}]\n"
+    )
+    api = core_v1_api(str(kubeconfig))
+
+    assert api.api_client.configuration.host == "https://k8s.test:6443"
+    assert api.api_client.configuration.api_key == {"BearerToken": "Bearer canary-kube-token-9"}

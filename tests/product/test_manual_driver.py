@@ -23,9 +23,9 @@ from smartlicensing.product import (
     SecretInput,
     SecretKeyRef,
 )
+from smartlicensing.product.errors import ManualCodeSecretMissing
 from smartlicensing.product.manual_driver import (
     InstanceDirectory,
-    ManualCodeSecretMissing,
     ManualCodeSecrets,
     ManualDriver,
     ObservedInstance,

@@ -23,7 +23,15 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Final, Protocol
 
-from kubernetes.client import V1ObjectMeta, V1OwnerReference, V1Secret
+from kubernetes import config
+from kubernetes.client import (
+    ApiClient,
+    Configuration,
+    CoreV1Api,
+    V1ObjectMeta,
+    V1OwnerReference,
+    V1Secret,
+)
 from kubernetes.client.exceptions import ApiException
 from pydantic import SecretStr
 
@@ -279,3 +287,20 @@ async def delete_secret(api: SecretsAPI, namespace: str, name: str) -> bool:
             return False
         raise _translate(error, namespace, name, "delete") from None
     return True
+
+
+def core_v1_api(kubeconfig: str | None = None) -> CoreV1Api:
+    """A CoreV1Api logged in the way kopf logs in: in-cluster when running in a Pod, else the
+    kubeconfig (``kubeconfig`` path, ``$KUBECONFIG`` or ``~/.kube/config``)."""
+    configuration = Configuration()
+    if kubeconfig is None:
+        try:
+            # The kubernetes package leaves its config loaders untyped.
+            config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
+            return CoreV1Api(ApiClient(configuration))
+        except config.ConfigException:
+            pass
+    config.load_kube_config(  # type: ignore[no-untyped-call]
+        config_file=kubeconfig, client_configuration=configuration
+    )
+    return CoreV1Api(ApiClient(configuration))

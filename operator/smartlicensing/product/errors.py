@@ -134,6 +134,12 @@ class TransportUnreachable(ProductError):
     code = "TransportUnreachable"
 
 
+class ManualCodeSecretMissing(ProductError):
+    """The spec does not say where a person should put a code the Secure Workload UI shows."""
+
+    reason = "ManualCodeSecretMissing"
+
+
 ERRORS_BY_CODE: dict[str, type[ProductError]] = {
     cls.code: cls
     for cls in (

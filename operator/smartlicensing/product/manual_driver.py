@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from smartlicensing.product.errors import ManualCodeSecretMissing
 from smartlicensing.product.port import (
     AuthorizationState,
     ClusterStatus,
@@ -199,9 +200,3 @@ class ManualDriver:
                 "code shown in the Secure Workload UI is to be put"
             )
         return ref
-
-
-class ManualCodeSecretMissing(ValueError):
-    """The spec does not say where a person should put a code the UI shows."""
-
-    reason = "ManualCodeSecretMissing"
