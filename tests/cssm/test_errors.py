@@ -222,3 +222,14 @@ def test_client_refuses_to_start_with_an_invalid_ca_bundle() -> None:
         CSSMClient(
             endpoint, ClientCredentials("id", SecretStr("s" * 10)), domain="d", virtual_account="v"
         )
+
+
+def test_credentials_and_endpoint_reprs_hide_secrets() -> None:
+    credentials = ClientCredentials("id", SecretStr(CLIENT_SECRET))
+    endpoint = CSSMEndpoint.on_prem("https://ssm.test", ca_bundle=first_certificate())
+    assert CLIENT_SECRET not in repr(credentials)
+    assert "BEGIN CERTIFICATE" not in repr(endpoint)
+
+
+def test_default_trust_is_the_public_ca_bundle() -> None:
+    assert len(tls_context(None).get_ca_certs()) > 100

@@ -170,6 +170,8 @@ async def test_repeated_429s_give_up_after_the_allowed_waits() -> None:
         pytest.param("Thu, 03 Dec 2026 10:01:00 GMT", 60.0, id="http-date"),
         pytest.param("Thu, 03 Dec 2026 09:00:00 GMT", 0.0, id="date-in-the-past"),
         pytest.param("soon", None, id="unreadable"),
+        pytest.param("inf", None, id="infinite"),
+        pytest.param("nan", None, id="not-a-number"),
         pytest.param(None, None, id="absent"),
     ],
 )

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import ssl
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
@@ -38,6 +39,7 @@ from enum import StrEnum
 from typing import Any, Final, TypeVar
 from urllib.parse import urlsplit
 
+import certifi
 import httpx
 import stamina
 from aiolimiter import AsyncLimiter
@@ -182,9 +184,10 @@ class RateLimits:
 
 
 def tls_context(ca_bundle: str | None) -> ssl.SSLContext:
-    """A verifying TLS context: the system CAs, or only those of ``ca_bundle`` (PEM text)."""
+    """A verifying TLS context: the public CAs (certifi's, as httpx uses), or only those of
+    ``ca_bundle`` (PEM text)."""
     if not ca_bundle:
-        return ssl.create_default_context()
+        return ssl.create_default_context(cafile=certifi.where())
     try:
         return ssl.create_default_context(cadata=ca_bundle)
     except (ssl.SSLError, ValueError) as error:
@@ -200,9 +203,11 @@ def parse_retry_after(value: str | None, now: datetime) -> float | None:
         return None
     value = value.strip()
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
         pass
+    else:
+        return max(0.0, seconds) if math.isfinite(seconds) else None
     try:
         moment = parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):
