@@ -263,3 +263,13 @@ async def test_on_prem_paths() -> None:
         f"{base}/{DOMAIN}/virtual-accounts/{VA}/devices/remove",
     ]
     assert all(str(r.url).startswith("https://ssm.test:8443/") for r in fake.requests)
+
+
+async def test_paging_ends_at_a_short_page_even_if_the_total_is_wrong() -> None:
+    fake = FakeCSSM()
+    fake.route("GET", DEVICES, ok(totalRecords=10**9, devices=[device(0)]))  # ignores offset
+    async with make_client(fake) as client:
+        names = [i.instance_name async for i in client.product_instances()]
+
+    assert names == ["csw-0"]
+    assert len(fake.data_requests(DEVICES)) == 1

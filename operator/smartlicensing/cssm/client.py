@@ -161,6 +161,7 @@ class CallPolicy:
     token_refresh_margin: float = 60.0
     """An OAuth token is replaced this many seconds before CSSM says it expires."""
     page_size: int = 100
+    """Product instances per page; a shorter page is the last one."""
 
 
 class RateLimits:
@@ -473,7 +474,7 @@ class CSSMClient:
             page = self._parse_list(body, "licenses", License, "licenses")
             collected.extend(page)
             offset += len(page)
-            if not page or offset >= _total(body, offset):
+            if len(page) < MAX_LICENSE_PAGE or offset >= _total(body, offset):
                 return collected
 
     async def product_instances(self) -> AsyncIterator[ProductInstance]:
@@ -492,7 +493,7 @@ class CSSMClient:
             for instance in page:
                 yield instance
             offset += len(page)
-            if not page or offset >= _total(body, offset):
+            if len(page) < self.policy.page_size or offset >= _total(body, offset):
                 return
 
     async def find_product_instance(self, cluster_uuid: str) -> ProductInstance | None:
