@@ -22,6 +22,7 @@ from smartlicensing.product import (
 from smartlicensing.product.api_driver import ApiCredentials, ApiDriver, DriverPolicy
 from smartlicensing.product.errors import (
     AlreadyRegistered,
+    ClusterCABundleInvalid,
     ClusterCredentialsRejected,
     ClusterMismatch,
     ClusterRequestInvalid,
@@ -114,6 +115,16 @@ async def test_register_sends_token_transport_and_force_with_a_checksum() -> Non
 async def test_wrong_secret_is_rejected_by_the_cluster() -> None:
     with pytest.raises(ClusterCredentialsRejected):
         await driver(FakeCluster(), secret="y" * 40).status()
+
+
+def test_invalid_ca_bundle_is_refused_up_front() -> None:
+    with pytest.raises(ClusterCABundleInvalid):
+        ApiDriver(
+            "https://csw.test",
+            ApiCredentials(API_KEY, SecretStr(API_SECRET)),
+            cluster_uuid=UUID,
+            ca_bundle="not a certificate",
+        )
 
 
 def test_secret_too_short_to_sign_is_refused_up_front() -> None:

@@ -34,6 +34,7 @@ from smartlicensing.observability.redaction import redact, register_secret
 from smartlicensing.product import signing
 from smartlicensing.product.errors import (
     ERRORS_BY_CODE,
+    ClusterCABundleInvalid,
     ClusterCredentialsRejected,
     ClusterMismatch,
     ClusterRequestInvalid,
@@ -123,8 +124,9 @@ class ApiDriver:
         try:
             verify = ssl.create_default_context(cadata=ca_bundle or None)
         except (ssl.SSLError, ValueError):
-            raise ClusterRequestInvalid(
-                "the cluster's CA bundle is not valid PEM certificate text"
+            raise ClusterCABundleInvalid(
+                "the cluster's CA bundle is not valid PEM certificate text; check the Secret "
+                "the driver's CA bundle comes from"
             ) from None
         p = self.policy
         self._http = httpx.AsyncClient(

@@ -47,6 +47,10 @@ class ClusterMismatch(ProductError):
     reason = "ClusterMismatch"
 
 
+class ClusterCABundleInvalid(ProductError):
+    reason = "ClusterCABundleInvalid"
+
+
 class ClusterRequestInvalid(ProductError):
     reason = "ClusterRequestInvalid"
     code = "BadRequest"
