@@ -125,3 +125,21 @@ async def test_on_prem_token_request_is_json() -> None:
         "client_id": CLIENT_ID,
         "client_secret": CLIENT_SECRET,
     }
+
+
+async def test_a_credentials_refusal_is_not_asked_again_by_every_waiting_call() -> None:
+    fake = FakeCSSM()
+    accounts_route(fake)
+    clock = Clock()
+    async with make_client(fake, client_secret="wrong-secret-value", clock=clock) as client:
+        results = await asyncio.gather(
+            *(client.accounts() for _ in range(10)), return_exceptions=True
+        )
+        assert all(isinstance(r, CredentialsRejected) for r in results)
+        assert len(fake.token_requests()) == 1
+
+        clock.now += 31  # after the hold, CSSM is asked again (the secret may have been fixed)
+        with pytest.raises(CredentialsRejected):
+            await client.accounts()
+
+    assert len(fake.token_requests()) == 2

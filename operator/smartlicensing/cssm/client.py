@@ -160,6 +160,8 @@ class CallPolicy:
     max_rate_limited_waits: int = 3
     token_refresh_margin: float = 60.0
     """An OAuth token is replaced this many seconds before CSSM says it expires."""
+    credentials_refusal_hold: float = 30.0
+    """Seconds a refusal of the client credentials is answered from memory."""
     page_size: int = 100
     """Product instances per page; a shorter page is the last one."""
 
@@ -242,19 +244,26 @@ class _Call:
 
 
 class _AccessTokens:
-    """The cached OAuth access token; one fetch at a time."""
+    """The cached OAuth access token; one fetch at a time.
+
+    A refusal of the credentials is remembered for ``refusal_hold`` seconds: calls waiting on
+    the lock (or arriving soon after) fail with it instead of each asking CSSM again.
+    """
 
     def __init__(
         self,
         fetch: Callable[[], Awaitable[tuple[str, float]]],
         monotonic: Callable[[], float],
         margin: float,
+        refusal_hold: float,
     ) -> None:
         self._fetch = fetch
         self._monotonic = monotonic
         self._margin = margin
+        self._refusal_hold = refusal_hold
         self._token: str | None = None
         self._expires_at = 0.0
+        self._refused: tuple[float, CredentialsRejected] | None = None
         self._lock = asyncio.Lock()
 
     def _valid(self) -> str | None:
@@ -270,7 +279,16 @@ class _AccessTokens:
             token = self._valid()
             if token is not None:
                 return token
-            token, expires_in = await self._fetch()
+            if self._refused is not None:
+                refused_at, refusal = self._refused
+                if self._monotonic() - refused_at < self._refusal_hold:
+                    raise CredentialsRejected(refusal.message, operation=refusal.operation)
+                self._refused = None
+            try:
+                token, expires_in = await self._fetch()
+            except CredentialsRejected as refusal:
+                self._refused = (self._monotonic(), refusal)
+                raise
             # Never keep a token past half its life when CSSM hands out very short ones.
             lifetime = max(expires_in - self._margin, expires_in / 2)
             self._token, self._expires_at = token, self._monotonic() + lifetime
@@ -329,7 +347,9 @@ class CSSMClient:
             headers={"Accept": "application/json"},
             follow_redirects=False,
         )
-        self._tokens = _AccessTokens(self._fetch_access_token, monotonic, p.token_refresh_margin)
+        self._tokens = _AccessTokens(
+            self._fetch_access_token, monotonic, p.token_refresh_margin, p.credentials_refusal_hold
+        )
 
     async def __aenter__(self) -> CSSMClient:
         return self
