@@ -33,3 +33,7 @@ crds: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
+
+.PHONY: bench-clients
+bench-clients: $(STAMP)
+	PYTHONPATH=operator $(BIN)/python benchmarks/clients.py

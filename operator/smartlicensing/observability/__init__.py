@@ -1,1 +1,5 @@
-"""Metrics and logging, with redaction of secrets."""
+"""Metrics and logging, with redaction of secrets.
+
+:mod:`.redaction` decides what is secret and masks it; :mod:`.logs` installs the logging
+handlers that apply it; :mod:`.metrics` holds the ``smartlicensing_*`` Prometheus collectors.
+"""
