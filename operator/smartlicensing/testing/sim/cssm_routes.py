@@ -292,12 +292,13 @@ def reserve(call: CssmCall) -> dict[str, Any]:
     for item in requests:
         if not isinstance(item, dict):
             raise CssmError(400, "each reservation request must be an object.")
+        wanted = _licenses_by_tag(item.get("licenses"))
         try:
             code = call.world.reserve(
                 virtual_account,
                 request_code=str(item.get("reservationCode") or ""),
                 reservation_type=str(item.get("reservationType") or ""),
-                licenses=_licenses_by_tag(item.get("licenses")),
+                licenses=wanted,
             )
             results.append({"authorizationCode": code, "statusMessage": ""})
         except CssmError as error:  # reported in the envelope, as CSSM does
