@@ -148,7 +148,7 @@ class Simulator:
         with self.lock:
             wait = self.rate_limit.take() if self.rate_limit is not None else None
             fault = self.faults.take(method, path) if wait is None else None
-            secrets = list(self.world.secrets)
+            secrets = self.world.secrets
             entry: dict[str, Any] = {
                 "time": rfc3339(self.world.now),
                 "method": method,

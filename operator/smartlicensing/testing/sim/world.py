@@ -307,7 +307,10 @@ class World:
         self.now = start.astimezone(UTC) if start.tzinfo else start.replace(tzinfo=UTC)
         self.access_tokens: dict[str, AccessToken] = {}
         self.secrets: set[str] = set()
-        """Every secret value the world has seen or issued, masked wherever it is logged."""
+        """Secret values the world holds or issued (client and API secrets, registration tokens,
+        codes), masked wherever they might appear in the call log. Access tokens are not kept
+        here (there are many, and they only travel in headers and answers, which are masked or
+        not logged)."""
         self.cloud = self._server("cloud", spec.cloud.api_clients, spec.cloud.accounts, False)
         self.on_prem = {
             s.host: self._server(s.host, s.api_clients, s.accounts, True) for s in spec.on_prem
@@ -355,9 +358,7 @@ class World:
     # --- randomness -------------------------------------------------------------------------
 
     def _opaque(self, size: int) -> str:
-        value = base64.urlsafe_b64encode(self.rng.randbytes(size)).decode().rstrip("=")
-        self.secrets.add(value)
-        return value
+        return base64.urlsafe_b64encode(self.rng.randbytes(size)).decode().rstrip("=")
 
     def _uuid(self) -> str:
         return str(uuid_module.UUID(bytes=self.rng.randbytes(16), version=4))
@@ -447,6 +448,7 @@ class World:
             max_uses=max_uses,
         )
         virtual_account.tokens[token.value] = token
+        self.secrets.add(token.value)
         return token
 
     def _find_token(
