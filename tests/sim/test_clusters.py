@@ -280,6 +280,9 @@ class TestRegistration:
         assert response.status_code == 422
         assert response.json()["error"] == error
         assert token not in response.text
+        if prepare == "exhausted":
+            [listed] = (await drv.cssm_ok("GET", TOKENS))["tokens"]
+            assert (listed["uses"], listed["status"]) == (1, "EXPIRED")
 
     @pytest.mark.parametrize(
         "url",

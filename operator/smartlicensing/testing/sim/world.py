@@ -77,10 +77,15 @@ class RegistrationToken:
     uses: int = 0
     revoked: bool = False
 
+    @property
+    def exhausted(self) -> bool:
+        return self.max_uses is not None and self.uses >= self.max_uses
+
     def state(self, now: datetime) -> str:
+        """A token expires at its date or when its uses run out, as CSSM's token page says."""
         if self.revoked:
             return "REVOKED"
-        if now >= self.expires_at:
+        if now >= self.expires_at or self.exhausted:
             return "EXPIRED"
         return "ACTIVE"
 
@@ -638,15 +643,11 @@ class World:
         if found is None:
             raise ProductError(422, "InvalidToken", "the licensing server does not know the token")
         account, virtual_account, registration_token = found
-        state = registration_token.state(self.now)
-        if state == "REVOKED":
+        if registration_token.revoked:
             raise ProductError(422, "TokenRevoked", "the registration token was revoked")
-        if state == "EXPIRED":
+        if self.now >= registration_token.expires_at:
             raise ProductError(422, "TokenExpired", "the registration token has expired")
-        if (
-            registration_token.max_uses is not None
-            and registration_token.uses >= registration_token.max_uses
-        ):
+        if registration_token.exhausted:
             raise ProductError(422, "TokenExhausted", "the registration token has no uses left")
 
         for _, holder in self.instances(cluster.uuid):
