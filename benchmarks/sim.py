@@ -18,10 +18,14 @@ import sys
 import time
 import urllib.parse
 import urllib.request
+import uuid
+from datetime import timedelta
 from pathlib import Path
 
 from smartlicensing.product.signing import signed_headers
 from smartlicensing.testing.sim import choices
+from smartlicensing.testing.sim.world import World
+from smartlicensing.testing.sim.worldfile import world_from_mapping
 
 ROOT = Path(__file__).resolve().parents[1]
 WORLD = ROOT / "examples" / "world.yaml"
@@ -108,6 +112,52 @@ def call_json(port: int, method: str, path: str, body: object, token: str | None
     req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data, headers, method=method)
     with urllib.request.urlopen(req) as answer:
         return json.loads(answer.read())
+
+
+def clock_figure(clusters: int, days: int) -> float:
+    """Seconds to advance ``days`` with ``clusters`` registered clusters in one virtual account."""
+    spec = world_from_mapping(
+        {
+            "clock": {"start": "2026-12-03T00:00:00Z"},
+            "cloud": {
+                "accounts": [
+                    {
+                        "domain": "bench.example.com",
+                        "virtualAccounts": [
+                            {"name": "VA", "licenses": {choices.WORKLOAD_PROTECTION: 10**9}}
+                        ],
+                    }
+                ]
+            },
+            "clusters": [
+                {
+                    "uuid": str(uuid.UUID(int=index + 1)),
+                    "name": f"c{index}",
+                    "workloads": 10,
+                    "apiKey": "k",
+                    "apiSecret": "s" * 40,
+                }
+                for index in range(clusters)
+            ],
+        }
+    )
+    world = World(spec, seed=1)
+    virtual_account = world.cloud.accounts["bench.example.com"].virtual_accounts["VA"]
+    token = world.create_token(
+        virtual_account,
+        description="",
+        expires_after_days=1,
+        export_controlled="Allowed",
+        max_uses=None,
+        created_by="bench",
+    )
+    for cluster in world.clusters.values():
+        world.register(
+            cluster, token=token.value, transport_url=choices.CLOUD_TRANSPORT_URL, force=False
+        )
+    started = time.perf_counter()
+    world.advance(timedelta(days=days))
+    return time.perf_counter() - started
 
 
 def main() -> int:
@@ -199,6 +249,12 @@ def main() -> int:
         ):
             rate, bad = measure(port, payload, options.clients, options.seconds)
             print(f"  {name:<9} {rate:8.0f} requests/s   (non-200 answers: {bad})")
+        for clusters in (100, 1000):
+            seconds = clock_figure(clusters, 30)
+            print(
+                f"  clock     30 simulated days, {clusters} registered clusters "
+                f"({clusters * 30} syncs): {seconds * 1000:.0f} ms"
+            )
         return 0
     finally:
         server.terminate()

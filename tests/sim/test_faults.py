@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from sim.harness import TOKENS, Driver, make_simulator
+from sim.harness import EAST, TOKENS, Driver, make_simulator
 from smartlicensing.testing.sim import Simulator
 from smartlicensing.testing.sim.faults import FaultSpecError, FaultTable
 
@@ -30,7 +30,20 @@ class TestKinds:
         healed = await drv.cssm("GET", ACCOUNTS)
 
         assert failed.status_code == status
+        assert failed.json() == {"status": "ERROR", "statusMessage": "injected fault"}
         assert healed.status_code == 200
+
+    async def test_injected_errors_on_cluster_paths_speak_the_product_contract(
+        self, drv: Driver
+    ) -> None:
+        await add_fault(drv.http, kind="error", path="/clusters/*", count=1)
+        await add_fault(drv.http, kind="throttle", path="/clusters/*", count=1)
+
+        unavailable = await drv.cluster(EAST, "GET")
+        throttled = await drv.cluster(EAST, "GET")
+
+        assert (unavailable.status_code, unavailable.json()["error"]) == (503, "Unavailable")
+        assert (throttled.status_code, throttled.json()["error"]) == (429, "TooManyRequests")
 
     async def test_throttle_answers_429_with_retry_after(self, drv: Driver) -> None:
         await add_fault(drv.http, kind="throttle", path="*/accounts", retryAfter=120)

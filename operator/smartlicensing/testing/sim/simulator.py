@@ -168,17 +168,19 @@ class Simulator:
 
         if wait is not None:
             record(429)
-            await _answer(send, 429, {"error": "rate limited"}, {"Retry-After": str(wait)})
+            payload = _failure(path, 429, "rate limited; retry after the Retry-After seconds")
+            await _answer(send, 429, payload, {"Retry-After": str(wait)})
             return
         if fault is not None:
             if fault.kind == "error":
                 record(fault.status)
-                await _answer(send, fault.status, {"error": "injected fault"})
+                await _answer(send, fault.status, _failure(path, fault.status, "injected fault"))
                 return
             if fault.kind == "throttle":
                 record(fault.status)
                 headers_out = {"Retry-After": str(fault.retry_after)}
-                await _answer(send, fault.status, {"error": "rate limited"}, headers_out)
+                payload = _failure(path, fault.status, "rate limited (injected)")
+                await _answer(send, fault.status, payload, headers_out)
                 return
             if fault.kind == "drop":
                 record(None)
@@ -199,7 +201,8 @@ class Simulator:
         if fault is not None and fault.kind == "commit":
             await self._routes(scope, replay, _discard)
             record(fault.status)
-            await _answer(send, fault.status, {"error": "injected fault after the work was done"})
+            payload = _failure(path, fault.status, "injected fault after the work was done")
+            await _answer(send, fault.status, payload)
             return
 
         status: list[int] = []
@@ -282,6 +285,17 @@ class Simulator:
         finally:
             server.should_exit = True
             thread.join(timeout=10)
+
+
+def _failure(path: str, status: int, text: str) -> dict[str, Any]:
+    """An injected failure in the shape of the side it is on: cluster or CSSM."""
+    if _CLUSTER_PATH.match(path):
+        code = {429: "TooManyRequests", 503: "Unavailable"}.get(status)
+        return {
+            "error": code or ("InternalError" if status >= 500 else "BadRequest"),
+            "message": text,
+        }
+    return {"status": "ERROR", "statusMessage": text}
 
 
 async def _answer(
