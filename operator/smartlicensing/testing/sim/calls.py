@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import contextlib
 import json
+import threading
 from collections import deque
 from collections.abc import Iterable
+from fnmatch import fnmatchcase
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
@@ -85,34 +87,39 @@ def mask_headers(headers: dict[str, str]) -> dict[str, str]:
 
 
 class CallLog:
-    """A bounded, ordered record of calls; ``seq`` keeps counting across resets."""
+    """A bounded, ordered record of calls; ``seq`` keeps counting across resets.
+
+    Safe to read from a test's thread while the server thread records.
+    """
 
     def __init__(self) -> None:
         self._entries: deque[dict[str, Any]] = deque(maxlen=choices.CALL_LOG_LIMIT)
         self._seq = 0
+        self._lock = threading.Lock()
 
     def record(self, entry: dict[str, Any]) -> dict[str, Any]:
-        self._seq += 1
-        entry["seq"] = self._seq
-        self._entries.append(entry)
+        with self._lock:
+            self._seq += 1
+            entry["seq"] = self._seq
+            self._entries.append(entry)
         return entry
 
     def entries(self, since: int = 0) -> list[dict[str, Any]]:
-        return [e for e in self._entries if e["seq"] > since]
+        with self._lock:
+            return [e for e in self._entries if e["seq"] > since]
 
     def __len__(self) -> int:
         return len(self._entries)
 
     def clear(self) -> None:
-        self._entries.clear()
+        with self._lock:
+            self._entries.clear()
 
     def count(self, method: str | None = None, path: str | None = None) -> int:
         """How many calls match an exact method and a path glob."""
-        from fnmatch import fnmatchcase
-
         return sum(
             1
-            for e in self._entries
+            for e in self.entries()
             if (method is None or e["method"] == method.upper())
             and (path is None or fnmatchcase(e["path"], path))
         )

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -81,9 +82,12 @@ def _integer(
 
 
 class FaultTable:
+    """The faults in force, in the order they were added; safe to use from any thread."""
+
     def __init__(self) -> None:
         self._faults: list[Fault] = []
         self._next_id = 1
+        self._lock = threading.Lock()
 
     def add(self, spec: dict[str, Any]) -> Fault:
         """Add a fault from its JSON description; ``FaultSpecError`` names what is wrong."""
@@ -107,7 +111,7 @@ class FaultTable:
                 f"delay must be a number of seconds from 0 to {choices.SLOW_ANSWER_MAX_SECONDS}"
             )
         fault = Fault(
-            id=self._next_id,
+            id=0,
             kind=kind,
             path=path,
             regex=regex,
@@ -119,12 +123,18 @@ class FaultTable:
             skip=_integer(spec, "skip", 0, 0, 1_000_000) or 0,
             _pattern=pattern,
         )
-        self._next_id += 1
-        self._faults.append(fault)
+        with self._lock:
+            fault.id = self._next_id
+            self._next_id += 1
+            self._faults.append(fault)
         return fault
 
     def take(self, method: str, path: str) -> Fault | None:
         """The fault that applies to this request, counting it as used."""
+        with self._lock:
+            return self._take(method, path)
+
+    def _take(self, method: str, path: str) -> Fault | None:
         for fault in self._faults:
             if not fault.matches(method, path):
                 continue
@@ -140,15 +150,18 @@ class FaultTable:
         return None
 
     def remove(self, fault_id: int) -> bool:
-        before = len(self._faults)
-        self._faults = [f for f in self._faults if f.id != fault_id]
-        return len(self._faults) != before
+        with self._lock:
+            before = len(self._faults)
+            self._faults = [f for f in self._faults if f.id != fault_id]
+            return len(self._faults) != before
 
     def clear(self) -> None:
-        self._faults.clear()
+        with self._lock:
+            self._faults.clear()
 
     def list(self) -> list[Fault]:
-        return list(self._faults)
+        with self._lock:
+            return list(self._faults)
 
 
 class TokenBucket:

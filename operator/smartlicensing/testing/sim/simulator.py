@@ -269,9 +269,22 @@ class Simulator:
         )
 
     @contextmanager
-    def serve_in_thread(self, port: int = 0, host: str = "127.0.0.1") -> Iterator[str]:
-        """Serve on a loopback port in a thread of its own; yields the base URL."""
-        server = uvicorn.Server(self.config(host=host, port=port))
+    def serve_in_thread(
+        self,
+        port: int = 0,
+        host: str = "127.0.0.1",
+        *,
+        tls_cert: str | None = None,
+        tls_key: str | None = None,
+    ) -> Iterator[str]:
+        """Serve on a loopback port in a thread of its own; yields the base URL.
+
+        With ``tls_cert`` and ``tls_key`` (PEM files) it serves HTTPS, so clients' CA-bundle
+        handling can be tested too.
+        """
+        server = uvicorn.Server(
+            self.config(host=host, port=port, tls_cert=tls_cert, tls_key=tls_key)
+        )
         thread = threading.Thread(target=server.run, name="licensing-simulator", daemon=True)
         thread.start()
         deadline = time.monotonic() + 10
@@ -281,7 +294,7 @@ class Simulator:
             time.sleep(0.01)
         bound = server.servers[0].sockets[0].getsockname()
         try:
-            yield f"http://{host}:{bound[1]}"
+            yield f"{'https' if tls_cert else 'http'}://{host}:{bound[1]}"
         finally:
             server.should_exit = True
             thread.join(timeout=10)

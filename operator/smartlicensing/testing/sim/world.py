@@ -25,7 +25,7 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from smartlicensing.testing.sim import choices, codes
-from smartlicensing.testing.sim.worldfile import WorldSpec
+from smartlicensing.testing.sim.worldfile import AccountSpec, ApiClientSpec, WorldSpec
 
 Role = Literal["Standalone", "FederationLeader", "FederationFollower", "Standby"]
 _COUNTING_ROLES = frozenset({"Standalone", "FederationFollower"})
@@ -163,7 +163,7 @@ class VirtualAccount:
                             "licenseType": choices.LICENSE_TYPE,
                             "quantity": pool.quantity,
                             "startDate": None,
-                            "endDate": _rfc3339(pool.expires) if pool.expires else None,
+                            "endDate": rfc3339(pool.expires) if pool.expires else None,
                             "subscriptionId": None,
                             "status": "EXPIRED" if entitled < pool.quantity else "ACTIVE",
                         }
@@ -357,7 +357,13 @@ class World:
         }
         self.secrets.update(c.api_secret for c in self.clusters.values())
 
-    def _server(self, name: str, clients: list, accounts: list, on_prem: bool) -> LicensingServer:  # type: ignore[type-arg]
+    def _server(
+        self,
+        name: str,
+        clients: list[ApiClientSpec],
+        accounts: list[AccountSpec],
+        on_prem: bool,
+    ) -> LicensingServer:
         server = LicensingServer(name=name, on_prem=on_prem, accounts={}, clients={})
         for client in clients:
             server.clients[client.client_id] = ApiClient(
@@ -838,8 +844,5 @@ class World:
         return None, None
 
 
-def _rfc3339(moment: datetime) -> str:
+def rfc3339(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-rfc3339 = _rfc3339
