@@ -126,3 +126,77 @@ TEXT_CONFIRMATION_MISMATCH: Final = (
     "The confirmation code does not match the last authorization code issued."
 )
 TEXT_UNKNOWN_LICENSE: Final = "Unknown entitlement tag."
+
+TEXT_CODE_TOO_LONG: Final = "the authorization code is too long"
+TEXT_CODE_NOT_XML: Final = "the authorization code is not well-formed XML"
+TEXT_CODE_INCOMPLETE: Final = "the authorization code lacks its authorizationCode, signature or udi"
+TEXT_CODE_SIGNATURE: Final = "the authorization code's signature does not verify"
+TEXT_CODE_UNKNOWN_ENTITLEMENT: Final = "the authorization code grants an unknown entitlement"
+
+
+# --- Cluster-side errors of docs/product-api.md: (HTTP status, error, message) ---------------
+
+ERR_UNKNOWN_CLUSTER: Final = (404, "NotFound", "no such cluster")
+ERR_UNSUPPORTED_VERSION: Final = (
+    412,
+    "UnsupportedVersion",
+    "Smart Licensing needs Secure Workload 3.8 or later; this cluster runs {version}",
+)
+ERR_REGISTER_WHILE_RESERVED: Final = (
+    409,
+    "ReservationActive",
+    "a license reservation is requested or installed",
+)
+ERR_TRANSPORT_UNKNOWN: Final = (
+    502,
+    "TransportUnreachable",
+    "the transport URL names no licensing server this cluster can reach",
+)
+ERR_ALREADY_REGISTERED: Final = (
+    409,
+    "AlreadyRegistered",
+    "this cluster is already registered; register with force to replace it",
+)
+ERR_TOKEN_UNKNOWN: Final = (422, "InvalidToken", "the licensing server does not know the token")
+ERR_TOKEN_REVOKED: Final = (422, "TokenRevoked", "the registration token was revoked")
+ERR_TOKEN_EXPIRED: Final = (422, "TokenExpired", "the registration token has expired")
+ERR_TOKEN_EXHAUSTED: Final = (422, "TokenExhausted", "the registration token has no uses left")
+ERR_NOT_REGISTERED: Final = (409, "NotRegistered", "the cluster is not registered")
+ERR_SERVER_UNREACHABLE: Final = (
+    502,
+    "TransportUnreachable",
+    "the licensing server could not be reached",
+)
+ERR_DEREGISTER_WHILE_RESERVED: Final = (
+    409,
+    "ReservationActive",
+    "a license reservation is requested or installed; cancel or return it instead",
+)
+ERR_RESERVE_WHILE_REGISTERED: Final = (
+    409,
+    "RegisteredConnected",
+    "the cluster is registered; deregister it first",
+)
+ERR_RESERVATION_EXISTS: Final = (
+    409,
+    "ReservationActive",
+    "a license reservation is already requested or installed",
+)
+ERR_INVALID_AUTHORIZATION_CODE: Final = (422, "InvalidAuthorizationCode", "{reason}")
+ERR_RESERVATION_MISMATCH: Final = (
+    422,
+    "ReservationMismatch",
+    "the authorization code does not match this cluster's reservation request code",
+)
+ERR_NOTHING_REQUESTED: Final = (409, "NoReservationInProgress", "no reservation is requested")
+ERR_ALREADY_INSTALLED: Final = (
+    409,
+    "ReservationAlreadyInstalled",
+    "this authorization code is already installed",
+)
+ERR_CANCEL_INSTALLED: Final = (
+    409,
+    "ReservationActive",
+    "the reservation is installed; return it instead",
+)
+ERR_NOTHING_INSTALLED: Final = (409, "NoReservationInProgress", "no reservation is installed")

@@ -133,15 +133,19 @@ def _authentic(cluster: Cluster, request: Request, body: bytes, wall: datetime) 
 Operation = Callable[[World, Cluster, dict[str, Any]], dict[str, Any] | None]
 
 
+def _bad_request(message: str) -> ProductError:
+    return ProductError((400, "BadRequest", message))
+
+
 def _body(raw: bytes) -> dict[str, Any]:
     if not raw:
         return {}
     try:
         body = json.loads(raw)
     except ValueError:
-        raise ProductError(400, "BadRequest", "the body is not valid JSON") from None
+        raise _bad_request("the body is not valid JSON") from None
     if not isinstance(body, dict):
-        raise ProductError(400, "BadRequest", "the body must be a JSON object")
+        raise _bad_request("the body must be a JSON object")
     return body
 
 
@@ -152,9 +156,9 @@ def _read(world: World, cluster: Cluster, body: dict[str, Any]) -> None:
 def _register(world: World, cluster: Cluster, body: dict[str, Any]) -> None:
     token, url, force = body.get("token"), body.get("transportUrl"), body.get("force", False)
     if not isinstance(token, str) or not token or not isinstance(url, str) or not url:
-        raise ProductError(400, "BadRequest", "token and transportUrl are required strings")
+        raise _bad_request("token and transportUrl are required strings")
     if not isinstance(force, bool):
-        raise ProductError(400, "BadRequest", "force must be true or false")
+        raise _bad_request("force must be true or false")
     world.register(cluster, token=token, transport_url=url, force=force)
 
 
@@ -169,14 +173,14 @@ def _renew(world: World, cluster: Cluster, body: dict[str, Any]) -> None:
 def _request(world: World, cluster: Cluster, body: dict[str, Any]) -> None:
     kind = body.get("type")
     if kind not in ("Specific", "PLR"):
-        raise ProductError(400, "BadRequest", 'type must be "Specific" or "PLR"')
+        raise _bad_request('type must be "Specific" or "PLR"')
     world.request_reservation(cluster, kind)
 
 
 def _install(world: World, cluster: Cluster, body: dict[str, Any]) -> dict[str, Any] | None:
     code = body.get("authorizationCode")
     if not isinstance(code, str) or not code.strip():
-        raise ProductError(400, "BadRequest", "authorizationCode is a required string")
+        raise _bad_request("authorizationCode is a required string")
     confirmation = world.install_authorization(cluster, code)
     return {"confirmationCode": confirmation} if confirmation else None
 
@@ -184,7 +188,7 @@ def _install(world: World, cluster: Cluster, body: dict[str, Any]) -> dict[str, 
 def _cancel(world: World, cluster: Cluster, body: dict[str, Any]) -> dict[str, Any] | None:
     code = body.get("authorizationCode")
     if code is not None and not isinstance(code, str):
-        raise ProductError(400, "BadRequest", "authorizationCode must be a string")
+        raise _bad_request("authorizationCode must be a string")
     returned = world.cancel_reservation(cluster, code)
     return {"returnCode": returned} if returned else None
 

@@ -129,27 +129,27 @@ def authorization_code(
 def parse_authorization_code(key: bytes, code: str) -> AuthorizationCode:
     """Parse and verify; any failure is a ``CodeError`` whose text carries no part of the code."""
     if len(code.encode()) > choices.AUTHORIZATION_CODE_MAX_BYTES:
-        raise CodeError("the authorization code is too long")
+        raise CodeError(choices.TEXT_CODE_TOO_LONG)
     text = code.strip()
     if text.startswith("<smartLicense>"):  # some tools wrap it; the content is the same
         text = text.removeprefix("<smartLicense>").removesuffix("</smartLicense>")
     try:
         root = ET.fromstring(text)
     except ET.ParseError as error:
-        raise CodeError("the authorization code is not well-formed XML") from error
+        raise CodeError(choices.TEXT_CODE_NOT_XML) from error
     body = root.find("authorizationCode")
     signature = root.findtext("signature", "")
     udi = _UDI.match(root.findtext("udi", ""))
     if root.tag != "specificPLR" or body is None or udi is None:
-        raise CodeError("the authorization code lacks its authorizationCode, signature or udi")
+        raise CodeError(choices.TEXT_CODE_INCOMPLETE)
     signed = ET.tostring(body, encoding="unicode")
     if not hmac.compare_digest(_sign(key, signed + udi.group(0)), signature):
-        raise CodeError("the authorization code's signature does not verify")
+        raise CodeError(choices.TEXT_CODE_SIGNATURE)
     entitlements: dict[str, int] = {}
     for item in body.iterfind("entitlements/entitlement"):
         name = choices.LICENSE_BY_TAG.get(item.findtext("tag", ""))
         if name is None:
-            raise CodeError("the authorization code grants an unknown entitlement")
+            raise CodeError(choices.TEXT_CODE_UNKNOWN_ENTITLEMENT)
         entitlements[name] = entitlements.get(name, 0) + int(item.findtext("count", "0"))
     return AuthorizationCode(
         piid=body.findtext("piid", ""),

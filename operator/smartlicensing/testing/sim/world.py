@@ -47,11 +47,12 @@ class CssmError(Exception):
 class ProductError(Exception):
     """A cluster's licensing call fails; answered as ``{"error": code, "message": ...}``."""
 
-    def __init__(self, http_status: int, code: str, message: str) -> None:
-        super().__init__(message)
+    def __init__(self, problem: tuple[int, str, str], **values: str) -> None:
+        http_status, code, message = problem
+        super().__init__(message.format(**values))
         self.http_status = http_status
         self.code = code
-        self.message = message
+        self.message = message.format(**values)
 
 
 # --- CSSM side -------------------------------------------------------------------------------
@@ -628,14 +629,9 @@ class World:
     def cluster(self, uuid: str) -> Cluster:
         found = self.clusters.get(uuid.lower())
         if found is None:
-            raise ProductError(404, "NotFound", "no such cluster")
+            raise ProductError(choices.ERR_UNKNOWN_CLUSTER)
         if not found.supported:
-            raise ProductError(
-                412,
-                "UnsupportedVersion",
-                f"Smart Licensing needs Secure Workload 3.8 or later; this cluster runs "
-                f"{found.version}",
-            )
+            raise ProductError(choices.ERR_UNSUPPORTED_VERSION, version=found.version)
         return found
 
     def server_for_transport(self, url: str) -> LicensingServer | None:
@@ -656,32 +652,22 @@ class World:
 
     def register(self, cluster: Cluster, *, token: str, transport_url: str, force: bool) -> None:
         if cluster.reservation is not None:
-            raise ProductError(
-                409, "ReservationActive", "a license reservation is requested or installed"
-            )
+            raise ProductError(choices.ERR_REGISTER_WHILE_RESERVED)
         server = None if cluster.offline else self.server_for_transport(transport_url)
         if server is None:
-            raise ProductError(
-                502,
-                "TransportUnreachable",
-                "the transport URL names no licensing server this cluster can reach",
-            )
+            raise ProductError(choices.ERR_TRANSPORT_UNKNOWN)
         if not force and (cluster.registration is not None or self.instances(cluster.uuid)):
-            raise ProductError(
-                409,
-                "AlreadyRegistered",
-                "this cluster is already registered; register with force to replace it",
-            )
+            raise ProductError(choices.ERR_ALREADY_REGISTERED)
         found = self._find_token(server, token)
         if found is None:
-            raise ProductError(422, "InvalidToken", "the licensing server does not know the token")
+            raise ProductError(choices.ERR_TOKEN_UNKNOWN)
         account, virtual_account, registration_token = found
         if registration_token.revoked:
-            raise ProductError(422, "TokenRevoked", "the registration token was revoked")
+            raise ProductError(choices.ERR_TOKEN_REVOKED)
         if self.now >= registration_token.expires_at:
-            raise ProductError(422, "TokenExpired", "the registration token has expired")
+            raise ProductError(choices.ERR_TOKEN_EXPIRED)
         if registration_token.exhausted:
-            raise ProductError(422, "TokenExhausted", "the registration token has no uses left")
+            raise ProductError(choices.ERR_TOKEN_EXHAUSTED)
 
         for _, holder in self.instances(cluster.uuid):
             self.remove_instance(holder, cluster.uuid)
@@ -736,19 +722,13 @@ class World:
 
     def renew(self, cluster: Cluster) -> None:
         if cluster.registration is None:
-            raise ProductError(409, "NotRegistered", "the cluster is not registered")
+            raise ProductError(choices.ERR_NOT_REGISTERED)
         if not self._sync(cluster) and cluster.offline:
-            raise ProductError(
-                502, "TransportUnreachable", "the licensing server could not be reached"
-            )
+            raise ProductError(choices.ERR_SERVER_UNREACHABLE)
 
     def deregister(self, cluster: Cluster) -> None:
         if cluster.reservation is not None:
-            raise ProductError(
-                409,
-                "ReservationActive",
-                "a license reservation is requested or installed; cancel or return it instead",
-            )
+            raise ProductError(choices.ERR_DEREGISTER_WHILE_RESERVED)
         registration = cluster.registration
         if registration is not None and not cluster.offline:
             self.remove_instance(registration.virtual_account, cluster.uuid)
@@ -756,16 +736,12 @@ class World:
 
     def request_reservation(self, cluster: Cluster, kind: Literal["Specific", "PLR"]) -> None:
         if cluster.registration is not None:
-            raise ProductError(
-                409, "RegisteredConnected", "the cluster is registered; deregister it first"
-            )
+            raise ProductError(choices.ERR_RESERVE_WHILE_REGISTERED)
         reservation = cluster.reservation
         if reservation is not None:
             if reservation.installed_code is None and reservation.kind == kind:
                 return
-            raise ProductError(
-                409, "ReservationActive", "a license reservation is already requested or installed"
-            )
+            raise ProductError(choices.ERR_RESERVATION_EXISTS)
         cluster.reservation = Reservation(
             kind=kind, request_code=codes.request_code(cluster.uuid, self.rng)
         )
@@ -776,29 +752,23 @@ class World:
         try:
             parsed = codes.parse_authorization_code(self.key, code)
         except codes.CodeError as error:
-            raise ProductError(422, "InvalidAuthorizationCode", str(error)) from None
+            raise ProductError(choices.ERR_INVALID_AUTHORIZATION_CODE, reason=str(error)) from None
         if (
             parsed.serial != cluster.serial
             or parsed.uuid not in ("", cluster.uuid)
             or parsed.is_plr != (reservation.kind == "PLR")
         ):
-            raise ProductError(
-                422,
-                "ReservationMismatch",
-                "the authorization code does not match this cluster's reservation request code",
-            )
+            raise ProductError(choices.ERR_RESERVATION_MISMATCH)
         return parsed
 
     def install_authorization(self, cluster: Cluster, code: str) -> str | None:
         """Install a code; the confirmation code when it replaced an installed one."""
         reservation = cluster.reservation
         if reservation is None:
-            raise ProductError(409, "NoReservationInProgress", "no reservation is requested")
+            raise ProductError(choices.ERR_NOTHING_REQUESTED)
         parsed = self._parse_for(cluster, code)
         if reservation.installed_code is not None and reservation.installed_code == code.strip():
-            raise ProductError(
-                409, "ReservationAlreadyInstalled", "this authorization code is already installed"
-            )
+            raise ProductError(choices.ERR_ALREADY_INSTALLED)
         replaced = reservation.installed_code is not None
         reservation.installed_code = code.strip()
         reservation.reserved = dict(parsed.entitlements)
@@ -813,11 +783,9 @@ class World:
         """Cancel a requested reservation; the return code when CSSM had already made it."""
         reservation = cluster.reservation
         if reservation is None:
-            raise ProductError(409, "NoReservationInProgress", "no reservation is requested")
+            raise ProductError(choices.ERR_NOTHING_REQUESTED)
         if reservation.installed_code is not None:
-            raise ProductError(
-                409, "ReservationActive", "the reservation is installed; return it instead"
-            )
+            raise ProductError(choices.ERR_CANCEL_INSTALLED)
         returned = None
         if code:
             self._parse_for(cluster, code)
@@ -829,7 +797,7 @@ class World:
     def return_reservation(self, cluster: Cluster) -> str:
         reservation = cluster.reservation
         if reservation is None or reservation.installed_code is None:
-            raise ProductError(409, "NoReservationInProgress", "no reservation is installed")
+            raise ProductError(choices.ERR_NOTHING_INSTALLED)
         returned = codes.return_code(self.key, reservation.installed_code)
         self.secrets.add(returned)
         cluster.reservation = None
