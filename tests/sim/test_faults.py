@@ -88,6 +88,25 @@ class TestKinds:
         assert "token" not in response.json()
         assert len(listed["tokens"]) == 1
 
+    @pytest.mark.looptime
+    async def test_commit_can_hold_its_answer_then_drop_the_connection(
+        self, drv: Driver, looptime: Any
+    ) -> None:
+        await drv.oauth()
+        await add_fault(drv.http, kind="commit", path=TOKENS, method="POST", delay=5, drop=True)
+        start = float(looptime)
+
+        with pytest.raises(httpx.RemoteProtocolError):
+            await drv.cssm("POST", TOKENS, {"expiresAfterDays": 3})
+
+        assert float(looptime) - start == pytest.approx(5)
+        assert len((await drv.cssm_ok("GET", TOKENS))["tokens"]) == 1
+        assert drv.sim.calls.entries()[-2]["status"] is None
+
+    def test_drop_belongs_to_commit_only(self) -> None:
+        with pytest.raises(FaultSpecError, match="drop"):
+            FaultTable().add({"kind": "error", "path": "*", "drop": True})
+
 
 class TestMatching:
     async def test_regex_and_method_select_requests(self, drv: Driver) -> None:

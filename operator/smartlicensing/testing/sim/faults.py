@@ -5,7 +5,8 @@ applies to the next ``count`` matches (or until cleared), after skipping ``skip`
 ``error`` (an HTTP error answer, 503 unless told), ``throttle`` (429 with ``Retry-After``),
 ``slow`` (answer after a real-time delay, bounded), ``drop`` (close the connection without an
 answer) and ``commit`` (do the work, then answer an error instead of its result: the case where a
-client cannot know whether its call took effect).
+client cannot know whether its call took effect; with ``delay`` the answer is held that long
+first, with ``drop`` the connection closes instead of answering).
 
 The rate limit is a token bucket in real (monotonic) time, because the operator's clients wait in
 real time; the clock is injectable so tests never sleep.
@@ -44,6 +45,8 @@ class Fault:
     delay: float = 0.0
     count: int | None = None
     skip: int = 0
+    drop: bool = False
+    """``commit`` only: close the connection after the work instead of answering ``status``."""
     hits: int = 0
     _pattern: re.Pattern[str] | None = field(default=None, repr=False)
 
@@ -66,6 +69,7 @@ class Fault:
             "delay": self.delay,
             "count": self.count,
             "skip": self.skip,
+            "drop": self.drop,
             "hits": self.hits,
         }
 
@@ -110,8 +114,12 @@ class FaultTable:
             raise FaultSpecError(
                 f"delay must be a number of seconds from 0 to {choices.SLOW_ANSWER_MAX_SECONDS}"
             )
+        drop = spec.get("drop", False)
+        if not isinstance(drop, bool) or (drop and kind != "commit"):
+            raise FaultSpecError("drop is true or false, and only for kind commit")
         fault = Fault(
             id=0,
+            drop=drop,
             kind=kind,
             path=path,
             regex=regex,

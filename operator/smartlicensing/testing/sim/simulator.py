@@ -186,7 +186,7 @@ class Simulator:
                 record(None)
                 await self._drop(scope)
                 return
-            if fault.kind == "slow":
+            if fault.kind == "slow":  # held before the work; a held commit waits after it
                 await asyncio.sleep(fault.delay)
 
         replay_done = False
@@ -200,6 +200,12 @@ class Simulator:
 
         if fault is not None and fault.kind == "commit":
             await self._routes(scope, replay, _discard)
+            if fault.delay:
+                await asyncio.sleep(fault.delay)
+            if fault.drop:
+                record(None)
+                await self._drop(scope)
+                return
             record(fault.status)
             payload = _failure(path, fault.status, "injected fault after the work was done")
             await _answer(send, fault.status, payload)
