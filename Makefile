@@ -31,6 +31,9 @@ format: $(STAMP)
 crds: $(STAMP)
 	$(BIN)/smartlicensing crds --output-dir crds
 
+bench-sim: $(STAMP)
+	$(BIN)/python benchmarks/sim.py
+
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
 

@@ -50,5 +50,35 @@ def crds(
         (output_dir / file_name(kind)).write_text(render_yaml([kind]), encoding="utf-8")
 
 
+@app.command()
+def sim(
+    world: Annotated[Path, typer.Option("--world", help="World file (YAML): examples/world.yaml.")],
+    port: Annotated[int, typer.Option("--port", help="TCP port to listen on.")] = 8443,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    seed: Annotated[int | None, typer.Option("--seed", help="Seed of tokens and codes.")] = None,
+    tls_cert: Annotated[Path | None, typer.Option("--tls-cert", help="PEM certificate.")] = None,
+    tls_key: Annotated[Path | None, typer.Option("--tls-key", help="PEM key.")] = None,
+) -> None:
+    """Serve the licensing simulator: CSSM, SSM On-Prem and Secure Workload clusters."""
+    from smartlicensing.testing.sim import WorldFileError, serve
+
+    if (tls_cert is None) != (tls_key is None):
+        raise typer.BadParameter("give both --tls-cert and --tls-key, or neither")
+    if not world.is_file():
+        raise typer.BadParameter(f"no world file at {world}", param_hint="--world")
+    try:
+        serve(
+            world,
+            host=host,
+            port=port,
+            seed=seed,
+            tls_cert=str(tls_cert) if tls_cert else None,
+            tls_key=str(tls_key) if tls_key else None,
+            announce=typer.echo,
+        )
+    except WorldFileError as error:
+        raise typer.BadParameter(str(error), param_hint="--world") from None
+
+
 def main() -> None:
     app()

@@ -1,0 +1,261 @@
+"""The /_sim control surface (world, clock, clusters, call log), the world file's validation,
+and the promise that no secret reaches the call log."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+import pytest
+
+from sim.harness import (
+    CLIENT_SECRET,
+    CLOUD_TRANSPORT,
+    EAST,
+    LAB,
+    LEGACY,
+    TOKENS,
+    WORLD_FILE,
+    Driver,
+    make_simulator,
+)
+from smartlicensing.testing.sim import Simulator, WorldFileError, parse_world
+
+
+class TestWorld:
+    async def test_world_summary(self, http: httpx.AsyncClient) -> None:
+        payload = (await http.get("/_sim/world")).json()
+
+        assert payload["now"] == "2026-12-03T08:00:00Z"
+        assert payload["seed"] == 7
+        assert [s["name"] for s in payload["servers"]] == ["cloud", "ssm.example.internal"]
+        assert [c["name"] for c in payload["clusters"]] == [
+            "csw-east",
+            "csw-west",
+            "csw-lab",
+            "csw-legacy",
+        ]
+
+    async def test_replace_the_world_from_yaml(
+        self, http: httpx.AsyncClient, sim: Simulator
+    ) -> None:
+        text = WORLD_FILE.read_text().replace("workloads: 120", "workloads: 7")
+
+        response = await http.put("/_sim/world?seed=3", content=text.encode())
+
+        assert response.status_code == 200
+        assert response.json()["seed"] == 3
+        assert sim.world.clusters[EAST].workloads == 7
+
+    @pytest.mark.parametrize(
+        ("text", "needle"),
+        [
+            ("clusters: [", "not valid YAML"),
+            ("- a\n- b\n", "mapping"),
+            (
+                f"clusters:\n- {{uuid: {EAST}, name: x, apiKey: k, apiSecret: short}}\n",
+                "clusters.0.apiSecret",
+            ),
+            (
+                "cloud:\n  accounts:\n  - domain: d\n    virtualAccounts:\n"
+                "    - name: v\n      licenses: {Gold: 1}\n",
+                "unknown license",
+            ),
+            ("surprise: 1\n", "surprise"),
+        ],
+        ids=["not-yaml", "not-a-mapping", "short-api-secret", "unknown-license", "unknown-field"],
+    )
+    def test_invalid_world_files_say_what_is_wrong(self, text: str, needle: str) -> None:
+        with pytest.raises(WorldFileError, match=needle):
+            parse_world(text)
+
+    async def test_invalid_world_upload_is_400_and_keeps_the_old_world(
+        self, http: httpx.AsyncClient, sim: Simulator
+    ) -> None:
+        response = await http.put("/_sim/world", content=b"clusters: [")
+
+        assert response.status_code == 400
+        assert EAST in sim.world.clusters
+
+    def test_secret_values_do_not_appear_in_world_file_errors(self) -> None:
+        text = f"clusters:\n- {{uuid: {EAST}, name: x, apiKey: k, apiSecret: topsecretvalue}}\n"
+
+        with pytest.raises(WorldFileError) as caught:
+            parse_world(text)
+
+        assert "topsecretvalue" not in str(caught.value)
+
+
+class TestClockApi:
+    async def test_read_and_advance(self, http: httpx.AsyncClient) -> None:
+        before = (await http.get("/_sim/clock")).json()
+        after = (
+            await http.post("/_sim/clock/advance", json={"days": 1, "hours": 2, "seconds": 30})
+        ).json()
+
+        assert before == {"now": "2026-12-03T08:00:00Z"}
+        assert after == {"now": "2026-12-04T10:00:30Z"}
+
+    @pytest.mark.parametrize(
+        "body",
+        [{"days": -1}, {"hours": "two"}, [1]],
+        ids=["negative", "not-a-number", "not-an-object"],
+    )
+    async def test_bad_advance_is_400(self, http: httpx.AsyncClient, body: Any) -> None:
+        assert (await http.post("/_sim/clock/advance", json=body)).status_code == 400
+
+
+class TestClusterControl:
+    async def test_set_counts_version_role_and_offline(
+        self, http: httpx.AsyncClient, sim: Simulator
+    ) -> None:
+        response = await http.patch(
+            f"/_sim/clusters/{LAB}",
+            json={
+                "workloads": 5,
+                "endpoints": 6,
+                "version": "3.10.1.1",
+                "role": "FederationFollower",
+                "offline": True,
+            },
+        )
+
+        assert response.status_code == 200
+        assert response.json()["usage"][0]["inUse"] == 5
+        assert response.json()["offline"] is True
+        cluster = sim.world.clusters[LAB]
+        assert (cluster.workloads, cluster.endpoints, cluster.version, cluster.role) == (
+            5,
+            6,
+            "3.10.1.1",
+            "FederationFollower",
+        )
+
+    async def test_upgrading_a_legacy_cluster_lifts_the_412(self, drv: Driver) -> None:
+        await drv.http.patch(f"/_sim/clusters/{LEGACY}", json={"version": "3.8.1.1"})
+
+        assert (await drv.cluster(LEGACY, "GET")).status_code == 200
+
+    @pytest.mark.parametrize(
+        "body",
+        [
+            {"workloads": -1},
+            {"workloads": True},
+            {"role": "Boss"},
+            {"colour": "red"},
+            {"offline": "yes"},
+        ],
+        ids=["negative", "bool-count", "bad-role", "unknown-field", "offline-not-bool"],
+    )
+    async def test_bad_cluster_changes_are_400(
+        self, http: httpx.AsyncClient, body: dict[str, Any]
+    ) -> None:
+        assert (await http.patch(f"/_sim/clusters/{LAB}", json=body)).status_code == 400
+
+    async def test_unknown_cluster_is_404(self, http: httpx.AsyncClient) -> None:
+        response = await http.patch("/_sim/clusters/00000000-0000-4000-8000-000000000000", json={})
+
+        assert response.status_code == 404
+
+
+class TestCallLog:
+    async def test_calls_are_recorded_in_order_with_cluster_and_status(self, drv: Driver) -> None:
+        await drv.register(EAST)
+
+        calls = (await drv.http.get("/_sim/calls")).json()["calls"]
+
+        assert [(c["method"], c["status"]) for c in calls] == [
+            ("POST", 200),
+            ("POST", 200),
+            ("POST", 200),
+        ]
+        assert calls[0]["path"] == "/oauth2/default/v1/token"
+        assert calls[2]["cluster"] == EAST
+        assert calls[2]["time"] == "2026-12-03T08:00:00Z"
+        assert [c["seq"] for c in calls] == [1, 2, 3]
+
+    async def test_no_secret_reaches_the_log(self, drv: Driver, sim: Simulator) -> None:
+        # Secrets in a form body, a query string, bearer and HMAC headers, JSON bodies and answers.
+        await drv.http.post(
+            f"/as/token.oauth2?client_secret={CLIENT_SECRET}",
+            data={"grant_type": "client_credentials", "client_id": "acme-demo-client"},
+        )
+        token = await drv.issue_token()
+        await drv.cssm_ok("POST", f"{TOKENS}/revoke", {"tokens": [token]})
+        fresh = await drv.issue_token()
+        await drv.register(EAST, token=fresh)
+        await drv.cluster_ok(LAB, "POST", "/reservation/request", {"type": "Specific"})
+        await drv.cluster(
+            LAB, "POST", "/reservation/authorization", {"authorizationCode": f"<x>{token}</x>"}
+        )
+        await drv.cssm("POST", TOKENS, {"expiresAfterDays": 3, "description": f"contains {fresh}"})
+
+        log = json.dumps((await drv.http.get("/_sim/calls")).json())
+
+        secrets = [
+            CLIENT_SECRET,
+            token,
+            fresh,
+            drv._token or "",
+            sim.world.clusters[EAST].api_secret,
+        ]
+        assert all(secret not in log for secret in secrets)
+        assert "***" in log
+        assert '{\\"type\\":\\"Specific\\"}' in log  # what is not secret stays readable
+
+    async def test_reset_the_log_keeps_counting(self, drv: Driver) -> None:
+        await drv.oauth()
+        assert (await drv.http.delete("/_sim/calls")).status_code == 204
+        await drv.oauth()
+
+        calls = (await drv.http.get("/_sim/calls")).json()["calls"]
+        since = (await drv.http.get("/_sim/calls?since=2")).json()["calls"]
+
+        assert [c["seq"] for c in calls] == [2]
+        assert since == []
+
+
+class TestDeterminism:
+    async def test_same_seed_same_tokens_other_seed_other_tokens(self) -> None:
+        def first_token(seed: int) -> str:
+            sim = make_simulator() if seed == 7 else Simulator.from_file(WORLD_FILE, seed=seed)
+            virtual_account = sim.world.cloud.accounts["acme.example.com"].virtual_accounts[
+                "Datacenter-East"
+            ]
+            token = sim.world.create_token(
+                virtual_account,
+                description="",
+                expires_after_days=1,
+                export_controlled="Allowed",
+                max_uses=None,
+                created_by="t",
+            )
+            return token.value
+
+        assert first_token(7) == first_token(7)
+        assert first_token(7) != first_token(8)
+
+    async def test_world_file_seed_is_the_default(self) -> None:
+        sim = Simulator.from_file(WORLD_FILE)
+
+        assert sim.world.seed == 1
+
+
+async def test_transport_url_under_the_simulator_prefix_reaches_onprem(drv: Driver) -> None:
+    token = await drv.onprem_oauth()
+    created = await drv.cssm(
+        "POST",
+        "/backend/api/v1/accounts/acme-onprem/virtual-accounts/Default/tokens",
+        {"expiresAfterDays": 5},
+        token=token,
+    )
+
+    status = await drv.register(
+        EAST,
+        transport="http://127.0.0.1:8443/onprem/ssm.example.internal/SmartTransport",
+        token=created.json()["tokenInfo"]["token"],
+    )
+
+    assert status["registration"]["mode"] == "OnPrem"
+    assert CLOUD_TRANSPORT
