@@ -56,6 +56,12 @@ class OperatorSettings(BaseSettings):
         ge=1,
         description="Attempts at deregistering before deletion goes ahead with a warning.",
     )
+    deletion_retry_base: float = Field(
+        default=5.0, gt=0, description="First wait (seconds) after a failed deregistration."
+    )
+    deletion_retry_cap: float = Field(
+        default=300.0, gt=0, description="Longest wait (seconds) between deregistration attempts."
+    )
 
     # --- CSSM and clusters ------------------------------------------------------------------
 

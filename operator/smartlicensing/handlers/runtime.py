@@ -232,7 +232,7 @@ class Runtime:
         namespace: str,
         spec: SmartLicenseRegistrationSpec,
         account: SmartAccountSpec,
-        cssm: CSSMClient,
+        cssm: CSSMClient | None,
     ) -> tuple[ProductDriver, str]:
         """A product driver for the registration's cluster, and its credentials' version.
 
@@ -241,6 +241,8 @@ class Runtime:
         """
         driver = spec.cluster.driver
         if driver.type is DriverType.MANUAL:
+            if cssm is None:
+                raise ValueError("the Manual driver sees the cluster through a CSSM client")
             mode = (
                 RegistrationMode.ON_PREM
                 if account.server.type is ServerType.ON_PREM
