@@ -1,0 +1,87 @@
+"""Deleting a registration honours deletionPolicy: Deregister (and revoke) or Orphan."""
+
+from __future__ import annotations
+
+import base64
+
+import httpx
+from licensing_env import (
+    EAST,
+    Licensing,
+    licensing,
+    licensing_world,
+    smartlicensing_crds,
+    wait_for,
+)
+
+REGISTRATIONS = "SmartLicenseRegistration"
+
+
+def registered(licensing: Licensing, **spec: object) -> str:
+    licensing.cloud_account()
+    licensing.wait_condition("SmartAccount", "acme", "Ready", "True")
+    licensing.registration("csw-east", EAST, **spec)
+    licensing.wait_condition(REGISTRATIONS, "csw-east", "Ready", "True")
+    return base64.b64decode(licensing.read_secret("csw-east-token").data["token"]).decode()
+
+
+def token_status(licensing: Licensing, token: str) -> str:
+    auth = httpx.post(
+        f"{licensing.sim_url}/oauth2/default/v1/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": "acme-demo-client",
+            "client_secret": "demo-only-secret-7Qv2LmX9",
+        },
+    ).json()["access_token"]
+    tokens = httpx.get(
+        f"{licensing.sim_url}/services/api/smart-accounts-and-licensing/v1/accounts/"
+        "acme.example.com/virtual-accounts/Datacenter-East/tokens",
+        headers={"Authorization": f"Bearer {auth}"},
+    ).json()["tokens"]
+    (found,) = [t for t in tokens if t["token"] == token]
+    return str(found["status"])
+
+
+def test_deregister_returns_the_cluster_to_evaluation_and_revokes_the_token(
+    licensing: Licensing,
+) -> None:
+    token = registered(licensing)
+
+    licensing.delete(REGISTRATIONS, "csw-east")
+    wait_for(lambda: not licensing.exists(REGISTRATIONS, "csw-east"), what="deletion")
+
+    state = licensing.cluster_state(EAST)
+    assert state["registration"]["state"] == "Unregistered"
+    assert state["authorization"]["state"] == "Evaluation"
+    assert token_status(licensing, token) == "REVOKED"
+    assert licensing.cluster_calls(EAST, "DELETE", "*/registration") == 1
+
+
+def test_orphan_leaves_the_registration_alone(licensing: Licensing) -> None:
+    token = registered(licensing, deletionPolicy="Orphan")
+
+    licensing.delete(REGISTRATIONS, "csw-east")
+    wait_for(lambda: not licensing.exists(REGISTRATIONS, "csw-east"), what="deletion")
+
+    assert licensing.cluster_state(EAST)["registration"]["state"] == "Registered"
+    assert token_status(licensing, token) == "ACTIVE"
+    assert licensing.cluster_calls(EAST, "DELETE") == 0
+
+
+def test_deletion_before_registration_finished_ends_cleanly(licensing: Licensing) -> None:
+    licensing.cloud_account()
+    licensing.wait_condition("SmartAccount", "acme", "Ready", "True")
+    licensing.sim.faults.add({"kind": "error", "path": f"/clusters/{EAST}/*", "status": 503})
+    licensing.registration("csw-east", EAST)
+    wait_for(
+        lambda: licensing.get(REGISTRATIONS, "csw-east").get("status", {}).get("failedAttempts"),
+        what="a failed first attempt",
+    )
+
+    licensing.sim.faults.clear()
+    licensing.delete(REGISTRATIONS, "csw-east")
+    wait_for(lambda: not licensing.exists(REGISTRATIONS, "csw-east"), what="deletion")
+
+    assert licensing.cluster_calls(EAST, "POST", "*/registration") == 0
+    assert licensing.cluster_state(EAST)["registration"]["state"] == "Unregistered"
