@@ -62,11 +62,15 @@ class KubeCluster:
     kubeconfig: Path
     local: LocalKubeAPI | None = None
 
+    def kubectl_command(self, *args: str) -> list[str]:
+        """The argv of a kubectl call on this cluster (for ``subprocess.Popen``)."""
+        return [kubectl_binary(), "--kubeconfig", str(self.kubeconfig), *args]
+
     def kubectl(
         self, *args: str, check: bool = True, timeout: float = 60
     ) -> subprocess.CompletedProcess[str]:
         result = subprocess.run(
-            [kubectl_binary(), "--kubeconfig", str(self.kubeconfig), *args],
+            self.kubectl_command(*args),
             capture_output=True,
             text=True,
             timeout=timeout,
@@ -93,7 +97,9 @@ class KubeCluster:
         """A fresh ``kubernetes.client.ApiClient`` for this cluster."""
         from kubernetes import config
 
-        return config.new_client_from_config(config_file=str(self.kubeconfig))
+        return config.new_client_from_config(  # type: ignore[no-untyped-call]
+            config_file=str(self.kubeconfig)
+        )
 
 
 def _start_local() -> Iterator[KubeCluster]:
@@ -168,6 +174,6 @@ def namespace(api_client: Any) -> Iterator[str]:
 
     core = client.CoreV1Api(api_client)
     name = f"t-{uuid.uuid4().hex[:10]}"
-    core.create_namespace({"metadata": {"name": name}})
+    core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
     yield name
     core.delete_namespace(name)

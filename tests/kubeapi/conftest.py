@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 from kubernetes.watch.watch import iter_resp_lines
-
 
 MANIFESTS = Path(__file__).parent / "manifests"
 GROUP = "kubeapi.smartlicensing.dev"
@@ -86,7 +84,7 @@ class RawAPI:
         )
         events: list[dict[str, Any]] = []
         try:
-            for line in iter_resp_lines(response.response):
+            for line in iter_resp_lines(response.response):  # type: ignore[no-untyped-call]
                 events.append(json.loads(line))
                 if until is not None and len(events) >= until:
                     break
@@ -122,10 +120,10 @@ def raw(api_client: Any) -> RawAPI:
 
 
 @pytest.fixture(scope="session")
-def widgets_crd(kube_api: Any) -> Iterator[str]:
+def widgets_crd(kube_api: Any) -> str:
     """The test CRDs (namespaced Widget, cluster-scoped Gadget), applied with kubectl."""
     kube_api.apply(MANIFESTS / "widgets.yaml")
-    yield f"widgets.{GROUP}"
+    return f"widgets.{GROUP}"
 
 
 @pytest.fixture

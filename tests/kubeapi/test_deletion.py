@@ -93,7 +93,7 @@ def test_a_deleted_namespace_terminates_after_its_contents(
 
     core = client.CoreV1Api(api_client)
     name = "t-terminating-ns"
-    core.create_namespace({"metadata": {"name": name}})
+    core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
     collection = f"/apis/kubeapi.smartlicensing.dev/v1/namespaces/{name}/widgets"
     held = widget("inside")
     held["metadata"]["finalizers"] = ["example.com/hold"]
@@ -128,7 +128,7 @@ def test_creating_in_a_terminating_namespace_is_forbidden(
 
     core = client.CoreV1Api(api_client)
     name = "t-closing-ns"
-    core.create_namespace({"metadata": {"name": name}})
+    core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
     collection = f"/apis/kubeapi.smartlicensing.dev/v1/namespaces/{name}/widgets"
     held = widget("anchor")
     held["metadata"]["finalizers"] = ["example.com/hold"]

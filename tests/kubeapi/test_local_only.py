@@ -1,0 +1,66 @@
+"""Behaviour of the local API itself that a real cluster does not share: discovery follows CRD
+deletion immediately, and the reported version."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from smartlicensing.testing.kubeapi import LocalKubeAPI
+
+CRD = {
+    "apiVersion": "apiextensions.k8s.io/v1",
+    "kind": "CustomResourceDefinition",
+    "metadata": {"name": "things.local.test"},
+    "spec": {
+        "group": "local.test",
+        "scope": "Cluster",
+        "names": {"plural": "things", "kind": "Thing"},
+        "versions": [
+            {
+                "name": "v1",
+                "served": True,
+                "storage": True,
+                "schema": {"openAPIV3Schema": {"type": "object"}},
+            }
+        ],
+    },
+}
+
+
+def test_kubeconfig_points_at_the_server_with_a_default_namespace(tmp_path: Path) -> None:
+    with LocalKubeAPI() as api:
+        written = api.write_kubeconfig(tmp_path / "kc")
+
+        config = yaml.safe_load(written.read_text())
+        assert config["clusters"][0]["cluster"]["server"] == api.url
+        assert config["contexts"][0]["context"]["namespace"] == "default"
+        assert api.url.startswith("http://127.0.0.1:")
+
+
+def test_deleting_a_crd_removes_its_objects_and_its_discovery(tmp_path: Path) -> None:
+    import httpx
+
+    with LocalKubeAPI() as api, httpx.Client(base_url=api.url) as http:
+        crds = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
+        assert http.post(crds, json=CRD).status_code == 201
+        thing = {"apiVersion": "local.test/v1", "kind": "Thing", "metadata": {"name": "t"}}
+        assert http.post("/apis/local.test/v1/things", json=thing).status_code == 201
+
+        http.delete(f"{crds}/things.local.test")
+
+        assert http.get("/apis/local.test/v1").status_code == 404
+        assert http.get(f"{crds}/things.local.test").status_code == 404
+        assert "local.test" not in {g["name"] for g in http.get("/apis").json()["groups"]}
+
+
+def test_a_second_start_is_refused_and_stop_is_idempotent() -> None:
+    api = LocalKubeAPI().start()
+    try:
+        with pytest.raises(RuntimeError, match="already started"):
+            api.start()
+    finally:
+        api.stop()
+        api.stop()
