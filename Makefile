@@ -28,5 +28,11 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+demo: $(STAMP)
+	$(BIN)/smartlicensing demo
+
+bench-kubeapi: $(STAMP)
+	$(BIN)/python benchmarks/kubeapi.py
+
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
