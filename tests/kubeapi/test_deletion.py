@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kubeapi.conftest import JSON_PATCH, MERGE, RawAPI, wait_for, widget
+from kubeapi.access import JSON_PATCH, MERGE, RawAPI, wait_for, widget
 
 
 def _gone(raw: RawAPI, path: str) -> bool:

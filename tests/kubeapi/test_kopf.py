@@ -7,7 +7,7 @@ from typing import Any
 
 from kopf.testing import KopfRunner
 
-from kubeapi.conftest import RawAPI, wait_for, widget
+from kubeapi.access import RawAPI, wait_for, widget
 from kubeapi.kopf_operator import FINALIZER
 
 OPERATOR = Path(__file__).parent / "kopf_operator.py"

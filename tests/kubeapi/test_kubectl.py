@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from kubeapi.conftest import MANIFESTS, MERGE, RawAPI
+from kubeapi.access import MANIFESTS, MERGE, RawAPI
 
 
 def test_kubectl_apply_get_wait_describe_delete(

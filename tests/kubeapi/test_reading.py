@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kubeapi.conftest import GROUP, MERGE, TABLE, WIDGETS, RawAPI, widget
+from kubeapi.access import GROUP, MERGE, TABLE, WIDGETS, RawAPI, widget
 
 LABELLED = {
     "w-a": {"tier": "front", "env": "prod"},

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kubeapi.conftest import MERGE, RawAPI, widget
+from kubeapi.access import MERGE, RawAPI, widget
 
 READY = {"conditions": [{"type": "Ready", "status": "True", "reason": "Done", "message": ""}]}
 

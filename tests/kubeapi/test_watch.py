@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from kubeapi.conftest import MERGE, RawAPI, widget
+from kubeapi.access import MERGE, RawAPI, widget
 
 
 def test_watch_resumes_after_a_resource_version(raw: RawAPI, widgets: str) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from kubeapi.conftest import JSON_PATCH, MERGE, RawAPI, widget
+from kubeapi.access import JSON_PATCH, MERGE, RawAPI, widget
 
 
 def test_create_with_generate_name_gets_a_unique_suffixed_name(raw: RawAPI, widgets: str) -> None:
