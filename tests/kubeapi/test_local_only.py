@@ -64,3 +64,34 @@ def test_a_second_start_is_refused_and_stop_is_idempotent() -> None:
     finally:
         api.stop()
         api.stop()
+
+
+def test_stop_ends_open_watches_promptly() -> None:
+    """A watch still open at stop() is closed by the server; stop() does not wait on clients."""
+    import threading
+    import time
+
+    import httpx
+
+    api = LocalKubeAPI().start()
+    opened, ended = threading.Event(), threading.Event()
+
+    def watch() -> None:
+        with (
+            httpx.Client(base_url=api.url, timeout=30) as http,
+            http.stream("GET", "/api/v1/namespaces", params={"watch": "true"}) as reply,
+        ):
+            opened.set()
+            for _ in reply.iter_lines():
+                pass
+        ended.set()
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    assert opened.wait(10)
+
+    started = time.monotonic()
+    api.stop()
+
+    assert ended.wait(10)
+    assert time.monotonic() - started < 5

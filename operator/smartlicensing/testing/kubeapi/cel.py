@@ -36,6 +36,15 @@ def _program(expression: str) -> Any:
     return environment.program(environment.compile(expression))
 
 
+def compile_problem(expression: str) -> str | None:
+    """Why ``expression`` does not compile, or None when it does."""
+    try:
+        _program(expression)
+    except Exception as error:  # cel-python raises several unrelated types for bad syntax
+        return str(error).splitlines()[0] if str(error) else type(error).__name__
+    return None
+
+
 def _type_name(value: Any) -> str:
     if isinstance(value, dict):
         return "object"

@@ -9,9 +9,11 @@ deleted is visible (or gone) in ``/apis`` at once, the way kopf's rescans and ku
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from smartlicensing.testing.kubeapi.cel import compile_problem
 from smartlicensing.testing.kubeapi.errors import CAUSE_INVALID, CAUSE_REQUIRED, FieldError
 
 ALL_VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
@@ -159,6 +161,12 @@ def check_crd(crd: dict[str, Any]) -> list[FieldError]:
             )
         )
     versions = spec.get("versions")
+    if isinstance(versions, list):
+        for index, version in enumerate(versions):
+            found = (version.get("schema") or {}).get("openAPIV3Schema")
+            if isinstance(found, dict):
+                path = f"spec.versions[{index}].schema.openAPIV3Schema"
+                errors += schema_problems(found, path)
     if not isinstance(versions, list) or not versions:
         errors.append(FieldError(CAUSE_REQUIRED, "spec.versions", "Required value"))
     else:
@@ -171,6 +179,47 @@ def check_crd(crd: dict[str, Any]) -> list[FieldError]:
                     "Invalid value: []: must have exactly one version marked as storage version",
                 )
             )
+    return errors
+
+
+def schema_problems(node: dict[str, Any], path: str) -> list[FieldError]:
+    """Patterns that do not compile and CEL rules that do not parse, found before any object
+    is validated against them (so a bad CRD is refused instead of breaking every write)."""
+    errors: list[FieldError] = []
+    pattern = node.get("pattern")
+    if isinstance(pattern, str):
+        try:
+            re.compile(pattern)
+        except re.error as error:
+            errors.append(
+                FieldError(
+                    CAUSE_INVALID,
+                    f"{path}.pattern",
+                    f"Invalid value: {pattern!r}: must be a valid regular expression: {error}",
+                )
+            )
+    for index, rule in enumerate(node.get("x-kubernetes-validations") or []):
+        for key in ("rule", "messageExpression"):
+            expression = rule.get(key) if isinstance(rule, dict) else None
+            problem = compile_problem(expression) if isinstance(expression, str) else None
+            if problem is not None:
+                errors.append(
+                    FieldError(
+                        CAUSE_INVALID,
+                        f"{path}.x-kubernetes-validations[{index}].{key}",
+                        f"Invalid value: {expression!r}: compilation failed: {problem}",
+                    )
+                )
+    children: list[tuple[str, Any]] = [
+        (f"{path}.properties[{name}]", sub) for name, sub in (node.get("properties") or {}).items()
+    ]
+    for key in ("items", "additionalProperties", "not"):
+        children.append((f"{path}.{key}", node.get(key)))
+    for key in ("allOf", "anyOf", "oneOf"):
+        children += [(f"{path}.{key}[{i}]", sub) for i, sub in enumerate(node.get(key) or [])]
+    for child_path, child in children:
+        if isinstance(child, dict):
+            errors += schema_problems(child, child_path)
     return errors
 
 

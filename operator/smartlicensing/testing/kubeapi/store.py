@@ -72,6 +72,7 @@ Clock = Callable[[], datetime.datetime]
 Key = tuple[str, str]
 
 INITIAL_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+PROTECTED_NAMESPACES = ("default", "kube-system", "kube-public")
 NAMESPACE_FINALIZER = "kubernetes"
 CRD_CLEANUP_FINALIZER = "customresourcecleanup.apiextensions.k8s.io"
 
@@ -349,6 +350,12 @@ class Store:
                     f"Precondition failed: {label} in precondition: {wanted}, "
                     f"{label} in object meta: {actual}",
                 )
+        if rtype.plural == "namespaces" and not rtype.group and name in PROTECTED_NAMESPACES:
+            raise StatusError(
+                403,
+                REASON_FORBIDDEN,
+                f'namespaces "{name}" is forbidden: this namespace may not be deleted',
+            )
         propagation = propagation or body.get("propagationPolicy")
         if propagation not in (None, "Background", "Foreground", "Orphan"):
             raise bad_request(f"unsupported propagationPolicy: {propagation!r}")
