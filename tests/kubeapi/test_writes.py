@@ -185,3 +185,67 @@ def test_create_in_a_missing_namespace_is_404(raw: RawAPI, widgets_crd: str) -> 
 
     assert answer.status == 404
     assert answer.body["reason"] == "NotFound"
+
+
+def test_dry_run_validates_without_storing(raw: RawAPI, widgets: str) -> None:
+    """dryRun=All: the answer is what would be stored (defaults applied); nothing is stored."""
+    answer = raw("POST", widgets, widget("dry"), query={"dryRun": "All"})
+
+    assert answer.status == 201, answer.body
+    assert answer.body["spec"]["size"] == 3
+    assert raw("GET", f"{widgets}/dry").status == 404
+
+
+def test_delete_with_a_failed_uid_precondition_is_409(raw: RawAPI, widgets: str) -> None:
+    raw("POST", widgets, widget("precise"))
+
+    answer = raw(
+        "DELETE",
+        f"{widgets}/precise",
+        {"preconditions": {"uid": "00000000-0000-0000-0000-000000000000"}},
+    )
+
+    assert answer.status == 409
+    assert "Precondition failed" in answer.body["message"]
+    assert raw("GET", f"{widgets}/precise").status == 200
+
+
+def test_delete_collection_by_label(raw: RawAPI, widgets: str) -> None:
+    for name, team in (("keep-me", "a"), ("drop-me", "b"), ("drop-too", "b")):
+        body = widget(name)
+        body["metadata"]["labels"] = {"team": team}
+        raw("POST", widgets, body)
+
+    answer = raw("DELETE", widgets, query={"labelSelector": "team=b"})
+
+    assert answer.status == 200, answer.body
+    remaining = raw("GET", widgets).body["items"]
+    assert [item["metadata"]["name"] for item in remaining] == ["keep-me"]
+
+
+def test_pruned_fields_are_reported_in_a_warning_header(raw: RawAPI, widgets: str) -> None:
+    """fieldValidation=Warn (the server's default): pruned, and named in a Warning header."""
+    body = widget("warned")
+    body["spec"]["bogus"] = 1
+
+    answer = raw("POST", widgets, body, query={"fieldValidation": "Warn"})
+
+    assert answer.status == 201
+    assert 'unknown field \\"spec.bogus\\"' in answer.headers.get("Warning", "")
+    assert "bogus" not in answer.body["spec"]
+
+
+def test_protobuf_bodies_are_refused_with_415(raw: RawAPI, namespace: str, kube_api: Any) -> None:
+    """Documented limit: typed `kubectl create secret` sends protobuf; the local API is JSON."""
+    if kube_api.local is None:
+        pytest.skip("real API servers speak protobuf")
+
+    answer = raw(
+        "POST",
+        f"/api/v1/namespaces/{namespace}/configmaps",
+        b"k8s\x00\x0a\x0f",
+        content_type="application/vnd.kubernetes.protobuf",
+    )
+
+    assert answer.status == 415
+    assert "protobuf" in answer.body["message"]

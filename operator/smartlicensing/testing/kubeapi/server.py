@@ -58,7 +58,8 @@ def _dump(value: Any) -> bytes:
 def _json_response(body: Any, status: int = 200, warnings: list[str] | None = None) -> web.Response:
     response = web.Response(body=_dump(body), status=status, content_type=JSON)
     for warning in warnings or []:
-        response.headers.add("Warning", f'299 - "{warning.replace(chr(34), chr(39))}"')
+        escaped = warning.replace("\\", "\\\\").replace('"', '\\"')
+        response.headers.add("Warning", f'299 - "{escaped}"')
     return response
 
 
