@@ -74,13 +74,17 @@ class RawAPI:
         return Answer(response.status, json.loads(raw) if raw else None, dict(response.headers))
 
     def watch(
-        self, path: str, query: dict[str, str], *, until: int | None = None, timeout: int = 5
+        self,
+        path: str,
+        query: dict[str, str],
+        *,
+        until: int | None = None,
+        timeout: int = 5,
+        accept: str = "application/json",
     ) -> list[dict[str, Any]]:
         """Events of one watch request: ``until`` of them, or all before ``timeout`` seconds."""
         params = {"watch": "true", "timeoutSeconds": str(timeout), **query}
-        response = self._send(
-            "GET", path, None, {"Accept": "application/json"}, params, timeout + 10
-        )
+        response = self._send("GET", path, None, {"Accept": accept}, params, timeout + 10)
         events: list[dict[str, Any]] = []
         try:
             for line in iter_resp_lines(response.response):  # type: ignore[no-untyped-call]

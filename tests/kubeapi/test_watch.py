@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from kubeapi.access import MERGE, RawAPI, widget
+from kubeapi.access import MERGE, TABLE, RawAPI, widget
 
 
 def test_watch_resumes_after_a_resource_version(raw: RawAPI, widgets: str) -> None:
@@ -115,3 +115,15 @@ def test_label_selector_turns_leaving_and_entering_into_deleted_and_added(
     )
 
     assert [e["type"] for e in events] == ["ADDED", "DELETED"]
+
+
+def test_watch_as_table_sends_one_row_tables(raw: RawAPI, widgets: str) -> None:
+    """What `kubectl get -w` reads: each event's object is a Table holding that object's row."""
+    created = raw("POST", widgets, widget("watched-row", size=6))
+    raw("PATCH", f"{widgets}/watched-row", {"spec": {"size": 7}}, content_type=MERGE)
+
+    events = raw.watch(widgets, {"resourceVersion": created.rv}, until=1, accept=TABLE)
+
+    assert events[0]["type"] == "MODIFIED"
+    assert events[0]["object"]["kind"] == "Table"
+    assert events[0]["object"]["rows"][0]["cells"][:3] == ["watched-row", 7, "green"]

@@ -416,6 +416,8 @@ class KubeAPIApp:
             except ValueError:
                 raise bad_request(f"invalid resource version: {requested!r}") from None
 
+        as_table = self._wants_table(request.headers.get("Accept", ""))
+        include = query.get("includeObject", "Metadata")
         response = web.StreamResponse(status=200, headers={"Content-Type": JSON})
         response.enable_chunked_encoding()
         await response.prepare(request)
@@ -428,12 +430,12 @@ class KubeAPIApp:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout if timeout > 0 else None
         try:
-            lines = [self._event_line(kind, obj, rtype) for kind, obj in backlog]
+            lines = [self._event_line(kind, obj, rtype, as_table, include) for kind, obj in backlog]
             if initial:
                 lines.append(self._bookmark(rtype, initial_end=True))
             if lines:
                 await response.write(b"".join(lines))
-            await self._stream(response, watcher, rtype, deadline, bookmarks)
+            await self._stream(response, watcher, rtype, deadline, bookmarks, as_table, include)
         except (ConnectionResetError, ConnectionError):
             pass
         finally:
@@ -447,6 +449,8 @@ class KubeAPIApp:
         rtype: ResourceType,
         deadline: float | None,
         bookmarks: bool,
+        as_table: bool,
+        include: str,
     ) -> None:
         loop = asyncio.get_running_loop()
         next_bookmark = loop.time() + self.bookmark_interval if bookmarks else None
@@ -464,7 +468,7 @@ class KubeAPIApp:
                 continue
             lines = []
             while item is not None:
-                lines.append(self._event_line(item[0], item[1], rtype))
+                lines.append(self._event_line(item[0], item[1], rtype, as_table, include))
                 if watcher.queue.empty():
                     break
                 item = watcher.queue.get_nowait()
@@ -473,8 +477,20 @@ class KubeAPIApp:
             if item is None:
                 return
 
-    def _event_line(self, kind: str, obj: dict[str, Any], rtype: ResourceType) -> bytes:
-        return _dump({"type": kind, "object": self._versioned(obj, rtype)}) + b"\n"
+    def _event_line(
+        self,
+        kind: str,
+        obj: dict[str, Any],
+        rtype: ResourceType,
+        as_table: bool = False,
+        include: str = "Metadata",
+    ) -> bytes:
+        """One watch event; as a one-row Table when the client asked for tables (get -w)."""
+        body = self._versioned(obj, rtype)
+        if as_table:
+            metadata = {"resourceVersion": obj["metadata"]["resourceVersion"]}
+            body = tables.table(rtype, [body], metadata, self.store.clock(), include)
+        return _dump({"type": kind, "object": body}) + b"\n"
 
     def _bookmark(self, rtype: ResourceType, *, initial_end: bool = False) -> bytes:
         metadata: dict[str, Any] = {"resourceVersion": str(self.store.revision)}
