@@ -143,7 +143,9 @@ def test_creating_in_a_terminating_namespace_is_forbidden(
     wait_for(lambda: _gone(raw, f"/api/v1/namespaces/{name}"), timeout=60)
 
 
-def _owned_config_map(name: str, owner: dict[str, Any]) -> dict[str, Any]:
+def _owned_config_map(
+    name: str, owner: dict[str, Any], *, finalizers: list[str] | None = None
+) -> dict[str, Any]:
     return {
         "apiVersion": "v1",
         "kind": "ConfigMap",
@@ -155,8 +157,10 @@ def _owned_config_map(name: str, owner: dict[str, Any]) -> dict[str, Any]:
                     "kind": owner["kind"],
                     "name": owner["metadata"]["name"],
                     "uid": owner["metadata"]["uid"],
+                    "blockOwnerDeletion": True,
                 }
             ],
+            "finalizers": finalizers or [],
         },
         "data": {"k": "v"},
     }
@@ -190,3 +194,36 @@ def test_orphan_propagation_keeps_dependents(raw: RawAPI, widgets: str, namespac
         )
     )
     assert orphan.status == 200
+
+
+def test_foreground_deletion_waits_for_blocking_dependents(
+    raw: RawAPI, widgets: str, namespace: str
+) -> None:
+    """propagationPolicy=Foreground: the owner stays (foregroundDeletion) until they are gone."""
+    owner = raw("POST", widgets, widget("patient")).body
+    config_maps = f"/api/v1/namespaces/{namespace}/configmaps"
+    dependent = _owned_config_map("blocker", owner, finalizers=["example.com/hold"])
+    raw("POST", config_maps, dependent)
+
+    raw("DELETE", f"{widgets}/patient", {"propagationPolicy": "Foreground"})
+
+    waiting = wait_for(
+        lambda: (
+            (a := raw("GET", f"{widgets}/patient")).status == 200
+            and "foregroundDeletion" in a.body["metadata"].get("finalizers", [])
+            and a
+        )
+    )
+    assert waiting.body["metadata"]["deletionTimestamp"]
+    blocker = wait_for(
+        lambda: (
+            (a := raw("GET", f"{config_maps}/blocker")).body["metadata"].get("deletionTimestamp")
+            and a
+        )
+    )
+    assert blocker.status == 200
+
+    raw("PATCH", f"{config_maps}/blocker", {"metadata": {"finalizers": None}}, content_type=MERGE)
+
+    wait_for(lambda: _gone(raw, f"{config_maps}/blocker"), timeout=60)
+    wait_for(lambda: _gone(raw, f"{widgets}/patient"), timeout=60)

@@ -17,10 +17,11 @@ What it does not do, on purpose:
   ownership and its conflicts are not modelled;
 * no protobuf (typed ``kubectl create secret ...`` sends it and gets 415): use ``kubectl apply``;
 * no Pods, workloads, controllers, Services, Leases or any kind not listed above;
-* Foreground deletion is treated as Background; list continuation reads current state, not a
-  snapshot; ``/openapi/v3`` lists endpoints without schemas (enough for kubectl to leave
-  validation to the server) and there is no ``/openapi/v2``, so kubectl cannot validate a CRD
-  and its objects in one file: apply the CRD, wait for ``Established``, then the objects.
+* list continuation reads current state, not a snapshot;
+* ``/openapi/v3`` lists endpoints without schemas (enough for kubectl to leave validation to the
+  server) and there is no ``/openapi/v2``, so kubectl cannot validate a CRD and its objects in
+  one file: apply the CRD, wait for ``Established``, then the objects;
+* Kubernetes' CEL extension libraries (``quantity``, ``isURL``, ...) are missing.
 """
 
 from smartlicensing.testing.kubeapi.server import LocalKubeAPI

@@ -18,7 +18,8 @@ The rules are the API server's, as far as kopf, the ``kubernetes`` client and ku
   write that removed it answers with the object at the revision of its DELETED event.
 * A deleted namespace turns ``Terminating``, deletes its contents and goes once they are gone;
   a deleted CRD takes its custom resources with it. Owners that go take their dependents with
-  them (background propagation; ``Orphan`` strips the owner references instead).
+  them: in the background by default, first with ``Foreground`` (the owner waits with a
+  ``foregroundDeletion`` finalizer), not at all with ``Orphan`` (references are stripped).
 """
 
 from __future__ import annotations
@@ -75,6 +76,7 @@ INITIAL_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease"
 PROTECTED_NAMESPACES = ("default", "kube-system", "kube-public")
 NAMESPACE_FINALIZER = "kubernetes"
 CRD_CLEANUP_FINALIZER = "customresourcecleanup.apiextensions.k8s.io"
+FOREGROUND_FINALIZER = "foregroundDeletion"
 
 _SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -363,7 +365,8 @@ class Store:
             return old
         if propagation == "Orphan":
             self._orphan_dependents(old["metadata"]["uid"])
-        return self._delete(rtype, old)
+        foreground = propagation == "Foreground" and bool(self._dependents(old["metadata"]["uid"]))
+        return self._delete(rtype, old, foreground=foreground)
 
     def delete_collection(
         self,
@@ -696,12 +699,19 @@ class Store:
         for watcher in self._watchers.get(change.key, ()):
             watcher.offer(change)
 
-    def _delete(self, rtype: ResourceType, old: dict[str, Any]) -> dict[str, Any]:
+    def _delete(
+        self, rtype: ResourceType, old: dict[str, Any], *, foreground: bool = False
+    ) -> dict[str, Any]:
+        """Remove ``old``, or only mark it while finalizers (or its dependents) hold it.
+
+        Foreground deletion is Kubernetes' own: the owner keeps a ``foregroundDeletion``
+        finalizer until every dependent with ``blockOwnerDeletion`` is gone.
+        """
         is_namespace = rtype.plural == "namespaces" and not rtype.group
         is_crd = rtype.plural == CRD_PLURAL and rtype.group == CRD_GROUP
         if old["metadata"].get("deletionTimestamp"):
             return old
-        if not (self._finalizers(rtype, old) or is_crd):
+        if not (self._finalizers(rtype, old) or is_crd or foreground):
             return self._remove(rtype, old)
 
         marked = copy.deepcopy(old)
@@ -713,7 +723,13 @@ class Store:
             marked.setdefault("status", {})["phase"] = "Terminating"
         if is_crd:
             marked["metadata"].setdefault("finalizers", []).append(CRD_CLEANUP_FINALIZER)
+        if foreground:
+            marked["metadata"].setdefault("finalizers", []).append(FOREGROUND_FINALIZER)
         committed = self._commit(rtype, MODIFIED, marked, old)
+        if foreground:
+            for dependent_type, dependent in self._dependents(old["metadata"]["uid"]):
+                self._delete(dependent_type, dependent)
+            self._finish_foreground(old["metadata"]["uid"])
         if is_namespace:
             self._empty_namespace(old["metadata"]["name"])
         if is_crd:
@@ -734,6 +750,8 @@ class Store:
         if rtype.plural == CRD_PLURAL and rtype.group == CRD_GROUP:
             self.registry.remove_crd(metadata["name"])
         self._collect_dependents(metadata["uid"])
+        for reference in metadata.get("ownerReferences") or []:
+            self._finish_foreground(str(reference.get("uid")))
         namespace = metadata.get("namespace")
         if namespace:
             self._finish_namespace(namespace)
@@ -805,6 +823,26 @@ class Store:
             self._commit(crd_type, MODIFIED, finished, crd)
         else:
             self._remove(crd_type, finished)
+
+    def _finish_foreground(self, owner_uid: str) -> None:
+        """An owner deleted in the foreground goes once its last dependent has gone."""
+        owner = self._lookup_uid(owner_uid)
+        if owner is None:
+            return
+        finalizers = owner["metadata"].get("finalizers") or []
+        if FOREGROUND_FINALIZER not in finalizers:
+            return
+        for _, dependent in self._dependents(owner_uid):
+            references = dependent["metadata"].get("ownerReferences") or []
+            if any(r.get("uid") == owner_uid and r.get("blockOwnerDeletion") for r in references):
+                return
+        rtype = self._type_of(self._uids[owner_uid][0])
+        released = copy.deepcopy(owner)
+        released["metadata"]["finalizers"] = [f for f in finalizers if f != FOREGROUND_FINALIZER]
+        if self._finalizers(rtype, released):
+            self._commit(rtype, MODIFIED, released, owner)
+        else:
+            self._remove(rtype, released)
 
     def _dependents(self, owner_uid: str) -> list[tuple[ResourceType, dict[str, Any]]]:
         found = []
