@@ -120,14 +120,19 @@ def _start_kind() -> Iterator[KubeCluster]:
     info = subprocess.run(["docker", "info"], capture_output=True, text=True, check=False)
     if info.returncode != 0:
         pytest.skip(f"K8S_BACKEND=kind needs a running Docker daemon: {info.stderr.strip()}")
-    created = subprocess.run(
-        ["kind", "create", "cluster", "--name", KIND_CLUSTER, "--wait", KIND_TIMEOUT],
-        capture_output=True,
-        text=True,
-        check=False,
+    listed = subprocess.run(
+        ["kind", "get", "clusters"], capture_output=True, text=True, check=False
     )
-    if created.returncode != 0:
-        pytest.skip(f"kind could not create a cluster: {created.stderr.strip()[-500:]}")
+    existing = KIND_CLUSTER in listed.stdout.split()
+    if not existing:
+        created = subprocess.run(
+            ["kind", "create", "cluster", "--name", KIND_CLUSTER, "--wait", KIND_TIMEOUT],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if created.returncode != 0:
+            pytest.skip(f"kind could not create a cluster: {created.stderr.strip()[-500:]}")
     try:
         exported = subprocess.run(
             ["kind", "get", "kubeconfig", "--name", KIND_CLUSTER],
@@ -138,7 +143,9 @@ def _start_kind() -> Iterator[KubeCluster]:
         KUBECONFIG_PATH.write_text(exported.stdout)
         yield KubeCluster("kind", KUBECONFIG_PATH)
     finally:
-        subprocess.run(["kind", "delete", "cluster", "--name", KIND_CLUSTER], check=False)
+        # A cluster that was there before the tests (a developer's) is left alone.
+        if not existing:
+            subprocess.run(["kind", "delete", "cluster", "--name", KIND_CLUSTER], check=False)
 
 
 def _use_kubeconfig() -> Iterator[KubeCluster]:

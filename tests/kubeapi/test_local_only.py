@@ -95,3 +95,25 @@ def test_stop_ends_open_watches_promptly() -> None:
 
     assert ended.wait(10)
     assert time.monotonic() - started < 5
+
+
+def test_malformed_bodies_are_400_not_server_errors() -> None:
+    import httpx
+
+    with LocalKubeAPI() as api, httpx.Client(base_url=api.url) as http:
+        config_maps = "/api/v1/namespaces/default/configmaps"
+        assert http.post(config_maps, json={"metadata": {"name": "solid"}}).status_code == 201
+        headers = {"Content-Type": "application/json"}
+
+        answers = [
+            http.post(config_maps, content=b"{not json", headers=headers),
+            http.request("DELETE", f"{config_maps}/solid", content=b"[1,", headers=headers),
+            http.post(config_maps, json=[1, 2]),
+            http.patch(f"{config_maps}/solid", content=b"{}", headers={"Content-Type": "x/y"}),
+            http.get(config_maps, params={"limit": "many"}),
+            http.get(config_maps, params={"watch": "true", "resourceVersion": "abc"}),
+        ]
+
+        assert [answer.status_code for answer in answers] == [400, 400, 400, 415, 400, 400]
+        assert all(answer.json()["kind"] == "Status" for answer in answers)
+        assert http.get(f"{config_maps}/solid").status_code == 200

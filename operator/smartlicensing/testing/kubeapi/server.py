@@ -263,7 +263,10 @@ class KubeAPIApp:
             if target.subresource is not None:
                 raise self._method_not_allowed(method)
             raw = await request.read()
-            options_body = json.loads(raw) if raw.strip() else None
+            try:
+                options_body = json.loads(raw) if raw.strip() else None
+            except ValueError as error:
+                raise bad_request(f"DeleteOptions are not valid JSON: {error}") from None
             if options_body is not None and not isinstance(options_body, dict):
                 raise bad_request("DeleteOptions must be a JSON object")
             dry_run = query.get("dryRun") == "All" or (options_body or {}).get("dryRun") == ["All"]
