@@ -55,6 +55,11 @@ def test_kubectl_apply_get_wait_describe_delete(
     assert "Name:         red-one" in described.stdout
     assert "Color:  red" in described.stdout
 
+    labelled = kube_api.kubectl("label", "widget", "red-one", "-n", namespace, "stage=test")
+    by_category = kube_api.kubectl("get", "kubeapitest", "-n", namespace, "-l", "stage=test")
+    assert "labeled" in labelled.stdout
+    assert "red-one" in by_category.stdout
+
     ready_column = kube_api.kubectl("get", "wdg", "red-one", "-n", namespace, "--no-headers")
     assert ready_column.stdout.split()[3] == "True"
 
