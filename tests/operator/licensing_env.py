@@ -25,7 +25,7 @@ from copy import deepcopy
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import pytest
@@ -146,6 +146,11 @@ class Licensing:
     def read_secret(self, name: str) -> k8s.V1Secret:
         return self.core.read_namespaced_secret(name, self.namespace)
 
+    def secret_value(self, name: str, key: str) -> str:
+        """One key of a Secret, decoded (for tests that act as the person holding it)."""
+        data = self.read_secret(name).data or {}
+        return base64.b64decode(data[key]).decode()
+
     def create(self, kind: str, name: str, spec: dict[str, Any]) -> dict[str, Any]:
         body = {
             "apiVersion": API_VERSION,
@@ -153,16 +158,16 @@ class Licensing:
             "metadata": {"name": name, "namespace": self.namespace},
             "spec": spec,
         }
-        created: dict[str, Any] = self.custom.create_namespaced_custom_object(
+        created = self.custom.create_namespaced_custom_object(
             GROUP, VERSION, self.namespace, KINDS[kind], body
         )
-        return created
+        return cast(dict[str, Any], created)
 
     def get(self, kind: str, name: str) -> dict[str, Any]:
-        found: dict[str, Any] = self.custom.get_namespaced_custom_object(
+        found = self.custom.get_namespaced_custom_object(
             GROUP, VERSION, self.namespace, KINDS[kind], name
         )
-        return found
+        return cast(dict[str, Any], found)
 
     def exists(self, kind: str, name: str) -> bool:
         try:
@@ -376,7 +381,7 @@ def licensing(
     caplog.set_level(logging.INFO)
     sim = Simulator(parse_world(licensing_world), seed=1)
     serving = sim.serve_in_thread(port=0)
-    url = next(serving)
+    url = serving.__enter__()
     env = Licensing(
         api_client=api_client,
         namespace=namespace,
@@ -392,14 +397,17 @@ def licensing(
         env.stop()
         for name in ("smartlicenseregistrations", "smartaccounts"):
             _release(env, name)
-        next(serving, None)
+        serving.__exit__(None, None, None)
     inconsistent = [r.getMessage() for r in caplog.records if "inconsisten" in r.getMessage()]
     assert not inconsistent, f"status writes were pruned by the CRD schema: {inconsistent}"
 
 
 def _release(env: Licensing, plural: str) -> None:
     """Drop our finalizers so the namespace can go (the operator is stopped by now)."""
-    items = env.custom.list_namespaced_custom_object(GROUP, VERSION, env.namespace, plural)
+    items = cast(
+        dict[str, Any],
+        env.custom.list_namespaced_custom_object(GROUP, VERSION, env.namespace, plural),
+    )
     for item in items.get("items", []):
         if item["metadata"].get("finalizers"):
             env.custom.patch_namespaced_custom_object(

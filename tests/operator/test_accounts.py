@@ -102,6 +102,7 @@ def test_over_utilized_license_is_named_in_compliant(licensing: Licensing) -> No
     licensing.wait_condition("SmartAccount", "acme", "Ready", "True")
     licensing.registration("csw-east", EAST)
     licensing.wait_condition("SmartLicenseRegistration", "csw-east", "Ready", "True")
+    licensing.advance(minutes=1)
 
     licensing.patch(
         "SmartAccount",

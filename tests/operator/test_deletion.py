@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import base64
+from typing import Any
 
 import httpx
 from licensing_env import (
@@ -17,12 +17,12 @@ from licensing_env import (
 REGISTRATIONS = "SmartLicenseRegistration"
 
 
-def registered(licensing: Licensing, **spec: object) -> str:
+def registered(licensing: Licensing, **spec: Any) -> str:
     licensing.cloud_account()
     licensing.wait_condition("SmartAccount", "acme", "Ready", "True")
     licensing.registration("csw-east", EAST, **spec)
     licensing.wait_condition(REGISTRATIONS, "csw-east", "Ready", "True")
-    return base64.b64decode(licensing.read_secret("csw-east-token").data["token"]).decode()
+    return licensing.secret_value("csw-east-token", "token")
 
 
 def token_status(licensing: Licensing, token: str) -> str:

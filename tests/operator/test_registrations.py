@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 from typing import Any
 
 from licensing_env import (
@@ -126,8 +125,9 @@ class TestCloud:
         licensing.wait_condition(REGISTRATIONS, "csw-east", "Ready", "True")
 
         secret = licensing.read_secret("csw-east-token")
-        owner = secret.metadata.owner_references[0]
-        token = base64.b64decode(secret.data["token"]).decode()
+        assert secret.metadata is not None
+        (owner,) = secret.metadata.owner_references or []
+        token = licensing.secret_value("csw-east-token", "token")
         slr = licensing.get(REGISTRATIONS, "csw-east")
 
         assert (owner.kind, owner.name, owner.uid) == (
@@ -209,7 +209,7 @@ class TestManual:
         )
         assert licensing.cluster_calls(LAB) == 0, "the Manual driver never calls the cluster"
 
-        token = base64.b64decode(licensing.read_secret("csw-lab-token").data["token"]).decode()
+        token = licensing.secret_value("csw-lab-token", "token")
         register_out_of_band(
             licensing, LAB, token, "https://smartreceiver.cisco.com/licservice/license"
         )
@@ -271,6 +271,7 @@ class TestRefusals:
             issue_token_at_sim(licensing, on_prem=True),
             f"{licensing.sim_url}/onprem/ssm.example.internal/SmartTransport",
         )
+        licensing.sim.calls.clear()
 
         licensing.registration("csw-west", WEST)
         stalled = licensing.wait_condition(REGISTRATIONS, "csw-west", "Stalled", "True")

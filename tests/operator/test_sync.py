@@ -49,8 +49,8 @@ def test_a_day_later_each_registration_renews_exactly_once(licensing: Licensing)
     licensing.sim.calls.clear()
 
     licensing.advance(days=1, seconds=1)
-    for name in before:
-        wait_for(lambda name=name: last_sync(licensing, name) > before[name], what=f"{name} sync")
+    for name, synced in before.items():
+        wait_for(lambda: last_sync(licensing, name) > synced, what=f"{name} sync")  # noqa: B023
     give_the_operator_time()
 
     assert licensing.cluster_calls(EAST, "POST", RENEW) == 1
