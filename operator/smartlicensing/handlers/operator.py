@@ -87,6 +87,23 @@ def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
     return kopf.login_via_client(**kwargs)
 
 
+class QuietTimers(logging.Filter):
+    """Demotes kopf's "Timer ... succeeded." lines to DEBUG.
+
+    The timer runs for every object every ``timer_interval`` and almost always finds nothing
+    due; at INFO its success line would drown the lines a person cares about.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno == logging.INFO and record.getMessage().startswith("Timer '"):
+            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+            return logging.getLogger(record.name).isEnabledFor(logging.DEBUG)
+        return True
+
+
+_QUIET_TIMERS = QuietTimers()
+
+
 def configure_kopf(settings: kopf.OperatorSettings, ours: OperatorSettings) -> None:
     """kopf's settings for this operator (see the module docstring for why each)."""
     settings.persistence.finalizer = FINALIZER
@@ -102,6 +119,9 @@ def configure_kopf(settings: kopf.OperatorSettings, ours: OperatorSettings) -> N
     settings.watching.client_timeout = ours.watch_client_timeout
     settings.networking.request_timeout = ours.request_timeout
     settings.networking.connect_timeout = ours.connect_timeout
+    objects = logging.getLogger("kopf.objects")
+    if _QUIET_TIMERS not in objects.filters:
+        objects.addFilter(_QUIET_TIMERS)
 
 
 async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
