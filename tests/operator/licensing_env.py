@@ -17,6 +17,7 @@ The fixtures are meant to be reused by other suites (scenario tests, benchmarks)
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import logging
 import time
@@ -31,10 +32,13 @@ import httpx
 import pytest
 import yaml
 from kubernetes import client as k8s
+from pydantic import SecretStr
 
 from smartlicensing.api.meta import API_VERSION, GROUP, VERSION
 from smartlicensing.config import OperatorSettings
 from smartlicensing.handlers.operator import OperatorThread, start_operator_thread
+from smartlicensing.product import SecretInput, SecretKeyRef
+from smartlicensing.product.api_driver import ApiCredentials, ApiDriver
 from smartlicensing.testing.sim import Simulator, parse_world
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -347,6 +351,61 @@ class Licensing:
         httpx.patch(
             f"{self.sim_url}/_sim/clusters/{uuid}", json=fields, timeout=10
         ).raise_for_status()
+
+
+def register_out_of_band(licensing: Licensing, uuid: str, token: str, transport: str) -> None:
+    """What a person does in the Secure Workload UI, through the cluster's licensing API."""
+    credentials = licensing.cluster_credentials(uuid)
+
+    async def register() -> None:
+        driver = ApiDriver(
+            f"{licensing.sim_url}/clusters/{uuid}",
+            ApiCredentials(credentials["api_key"], SecretStr(credentials["api_secret"])),
+            cluster_uuid=uuid,
+        )
+        try:
+            source = SecretKeyRef(licensing.namespace, "by-hand", "token")
+            await driver.register(SecretInput(SecretStr(token), source), transport)
+        finally:
+            await driver.aclose()
+
+    asyncio.run(register())
+
+
+def issue_token_at_sim(licensing: Licensing, *, on_prem: bool = False) -> str:
+    """A registration token from the simulator's CSSM, as a person would create one."""
+    if on_prem:
+        base = f"{licensing.sim_url}/onprem/ssm.example.internal/backend"
+        auth = httpx.post(
+            f"{base}/oauth/token",
+            json={
+                "grant_type": "client_credentials",
+                "client_id": "onprem-demo-client",
+                "client_secret": "demo-only-onprem-secret-3Kx8",
+            },
+        ).json()["access_token"]
+        url = f"{base}/api/v1/accounts/acme-onprem/virtual-accounts/Default/tokens"
+    else:
+        auth = httpx.post(
+            f"{licensing.sim_url}/oauth2/default/v1/token",
+            data={
+                "grant_type": "client_credentials",
+                "client_id": "acme-demo-client",
+                "client_secret": "demo-only-secret-7Qv2LmX9",
+            },
+        ).json()["access_token"]
+        url = (
+            f"{licensing.sim_url}/services/api/smart-accounts-and-licensing/v1/accounts/"
+            "acme.example.com/virtual-accounts/Datacenter-East/tokens"
+        )
+    answer = httpx.post(
+        url,
+        json={"description": "by hand", "expiresAfterDays": 30},
+        headers={"Authorization": f"Bearer {auth}"},
+    )
+    answer.raise_for_status()
+    token: str = answer.json()["tokenInfo"]["token"]
+    return token
 
 
 def _glob(text: str, pattern: str) -> bool:

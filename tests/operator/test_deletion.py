@@ -7,9 +7,11 @@ from typing import Any
 import httpx
 from licensing_env import (
     EAST,
+    LAB,
     Licensing,
     licensing,
     licensing_world,
+    register_out_of_band,
     smartlicensing_crds,
     wait_for,
 )
@@ -85,3 +87,27 @@ def test_deletion_before_registration_finished_ends_cleanly(licensing: Licensing
 
     assert licensing.cluster_calls(EAST, "POST", "*/registration") == 0
     assert licensing.cluster_state(EAST)["registration"]["state"] == "Unregistered"
+
+
+def test_manual_deregistration_removes_the_product_instance_and_says_what_to_click(
+    licensing: Licensing,
+) -> None:
+    licensing.cloud_account()
+    licensing.wait_condition("SmartAccount", "acme", "Ready", "True")
+    licensing.registration("csw-lab", LAB, manual=True)
+    licensing.wait_condition(REGISTRATIONS, "csw-lab", "Registered", "False", "AwaitingUser")
+    token = licensing.secret_value("csw-lab-token", "token")
+    register_out_of_band(
+        licensing, LAB, token, "https://smartreceiver.cisco.com/licservice/license"
+    )
+    licensing.advance(minutes=2)
+    licensing.wait_condition(REGISTRATIONS, "csw-lab", "Registered", "True")
+
+    licensing.delete(REGISTRATIONS, "csw-lab")
+    wait_for(lambda: not licensing.exists(REGISTRATIONS, "csw-lab"), what="deletion")
+
+    assert len(licensing.cssm_calls("POST", "*/devices/remove")) == 1
+    assert token_status(licensing, token) == "REVOKED"
+    (event,) = [e for e in licensing.events("csw-lab") if e["reason"] == "Deregistering"]
+    assert "the product instance was removed at CSSM" in event["message"]
+    assert "click Deregister" in event["message"]

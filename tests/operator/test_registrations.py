@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from licensing_env import (
@@ -12,14 +11,12 @@ from licensing_env import (
     WEST,
     Licensing,
     give_the_operator_time,
+    issue_token_at_sim,
     licensing,
     licensing_world,
+    register_out_of_band,
     smartlicensing_crds,
 )
-from pydantic import SecretStr
-
-from smartlicensing.product import SecretInput, SecretKeyRef
-from smartlicensing.product.api_driver import ApiCredentials, ApiDriver
 
 REGISTRATIONS = "SmartLicenseRegistration"
 
@@ -27,63 +24,6 @@ REGISTRATIONS = "SmartLicenseRegistration"
 def ready_account(licensing: Licensing) -> None:
     licensing.cloud_account()
     licensing.wait_condition("SmartAccount", "acme", "Ready", "True")
-
-
-def register_out_of_band(licensing: Licensing, uuid: str, token: str, transport: str) -> None:
-    """What a person does in the Secure Workload UI, through the cluster's licensing API."""
-    credentials = licensing.cluster_credentials(uuid)
-
-    async def register() -> None:
-        driver = ApiDriver(
-            f"{licensing.sim_url}/clusters/{uuid}",
-            ApiCredentials(credentials["api_key"], SecretStr(credentials["api_secret"])),
-            cluster_uuid=uuid,
-        )
-        try:
-            source = SecretKeyRef(licensing.namespace, "by-hand", "token")
-            await driver.register(SecretInput(SecretStr(token), source), transport)
-        finally:
-            await driver.aclose()
-
-    asyncio.run(register())
-
-
-def issue_token_at_sim(licensing: Licensing, *, on_prem: bool = False) -> str:
-    """A registration token from the simulator's CSSM, as a person would create one."""
-    import httpx
-
-    if on_prem:
-        base = f"{licensing.sim_url}/onprem/ssm.example.internal/backend"
-        auth = httpx.post(
-            f"{base}/oauth/token",
-            json={
-                "grant_type": "client_credentials",
-                "client_id": "onprem-demo-client",
-                "client_secret": "demo-only-onprem-secret-3Kx8",
-            },
-        ).json()["access_token"]
-        url = f"{base}/api/v1/accounts/acme-onprem/virtual-accounts/Default/tokens"
-    else:
-        auth = httpx.post(
-            f"{licensing.sim_url}/oauth2/default/v1/token",
-            data={
-                "grant_type": "client_credentials",
-                "client_id": "acme-demo-client",
-                "client_secret": "demo-only-secret-7Qv2LmX9",
-            },
-        ).json()["access_token"]
-        url = (
-            f"{licensing.sim_url}/services/api/smart-accounts-and-licensing/v1/accounts/"
-            "acme.example.com/virtual-accounts/Datacenter-East/tokens"
-        )
-    answer = httpx.post(
-        url,
-        json={"description": "by hand", "expiresAfterDays": 30},
-        headers={"Authorization": f"Bearer {auth}"},
-    )
-    answer.raise_for_status()
-    token: str = answer.json()["tokenInfo"]["token"]
-    return token
 
 
 def status_of(licensing: Licensing, name: str) -> dict[str, Any]:
@@ -231,7 +171,9 @@ class TestRefusals:
 
         assert "spec.suspend" in registered["message"]
         assert licensing.cluster_calls(EAST, "POST") == 0
-        assert status_of(licensing, "csw-east")["authorization"]["state"] == "Evaluation"
+        authorization = status_of(licensing, "csw-east")["authorization"]
+        assert authorization["state"] == "Evaluation"
+        assert authorization["evaluationRemaining"] == "2160h", "evaluation time is shown"
 
         licensing.patch(REGISTRATIONS, "csw-east", {"spec": {"suspend": False}})
         licensing.wait_condition(REGISTRATIONS, "csw-east", "Ready", "True")

@@ -148,13 +148,10 @@ class RegistrationPass:
             driver = await self._driver(spec, account.spec)
             return await self._with_driver(spec, account, account.spec, driver)
         except kube.SecretError as error:
-            reason = (
-                c.TOKEN_SECRET_MISSING
-                if spec.token.secret_ref is not None and error.name == spec.token.secret_ref.name
-                else c.CLUSTER_CREDENTIALS_REJECTED
-                if error.name == _driver_secret(spec)
-                else c.CREDENTIALS_SECRET_MISSING
+            token_secret = spec.token.secret_ref is not None and (
+                error.name == spec.token.secret_ref.name
             )
+            reason = c.TOKEN_SECRET_MISSING if token_secret else c.CREDENTIALS_SECRET_MISSING
             condition = c.TOKEN_READY if reason == c.TOKEN_SECRET_MISSING else None
             return await self._fail(secret_failure(error, reason=reason, condition=condition))
         except cssm.CSSMError as error:
@@ -395,6 +392,7 @@ class RegistrationPass:
 
 
 def _driver_secret(spec: SmartLicenseRegistrationSpec) -> str | None:
+    """The Secret with the Api driver's key and secret, if the driver has one."""
     ref = spec.cluster.driver.credentials_secret_ref
     return ref.name if ref is not None else None
 
