@@ -236,3 +236,38 @@ class TestRefusals:
 
         licensing.cloud_account("missing")
         licensing.wait_condition(REGISTRATIONS, "csw-east", "Ready", "True")
+
+
+class TestPermanentFailures:
+    def test_invalid_token_in_a_secret_stalls_until_the_secret_changes(
+        self, licensing: Licensing
+    ) -> None:
+        ready_account(licensing)
+        licensing.secret("east-token", {"token": "not-a-token-anybody-issued"})
+
+        licensing.registration("csw-east", EAST, token={"secretRef": {"name": "east-token"}})
+        stalled = licensing.wait_condition(REGISTRATIONS, "csw-east", "Stalled", "True")
+        token_ready = licensing.condition(REGISTRATIONS, "csw-east", "TokenReady")
+        calls = licensing.cluster_calls(EAST)
+        licensing.advance(minutes=30)
+        give_the_operator_time()
+
+        assert stalled["reason"] == "InvalidToken"
+        assert token_ready is not None
+        assert (token_ready["status"], token_ready["reason"]) == ("False", "InvalidToken")
+        assert licensing.cluster_calls(EAST) == calls, "no retry while the inputs are the same"
+        assert "not-a-token-anybody-issued" not in str(licensing.get(REGISTRATIONS, "csw-east"))
+
+        licensing.core.patch_namespaced_secret(
+            "east-token",
+            licensing.namespace,
+            {"stringData": None, "data": {"token": _b64(issue_token_at_sim(licensing))}},
+        )
+        licensing.advance(hours=1, seconds=1)
+        licensing.wait_condition(REGISTRATIONS, "csw-east", "Ready", "True")
+
+
+def _b64(text: str) -> str:
+    import base64
+
+    return base64.b64encode(text.encode()).decode()

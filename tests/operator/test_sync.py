@@ -130,3 +130,18 @@ def test_transient_cluster_failure_backs_off_and_is_counted(licensing: Licensing
         what="recovery",
     )
     assert calls_during_backoff == licensing.settings.call_attempts
+
+
+def test_labels_and_unrelated_annotations_make_no_call(licensing: Licensing) -> None:
+    two_ready_registrations(licensing)
+    licensing.sim.calls.clear()
+
+    licensing.patch(
+        REGISTRATIONS,
+        "csw-east",
+        {"metadata": {"labels": {"team": "y"}, "annotations": {"note": "x"}}},
+    )
+    give_the_operator_time(5)
+
+    assert licensing.sim.calls.entries() == []
+    assert licensing.condition(REGISTRATIONS, "csw-east", "Ready")["status"] == "True"  # type: ignore[index]

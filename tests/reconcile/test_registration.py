@@ -559,3 +559,40 @@ class TestDeletionPlan:
         plan = r.deletion_plan(spec(**overrides), SmartLicenseRegistrationStatus(), seen, CLOUD)
 
         assert plan == want
+
+
+def test_a_suspended_observation_moves_a_due_schedule_on() -> None:
+    first = r.observed(
+        SmartLicenseRegistrationStatus(),
+        spec=spec(suspend=True),
+        observation=observation(),
+        account=view(),
+        token=None,
+        token_reason=None,
+        generation=1,
+        now=NOW,
+        synced=False,
+        spread=0.0,
+    )
+    a_day_later = NOW + timedelta(days=1, minutes=1)
+
+    second = r.observed(
+        first,
+        spec=spec(suspend=True),
+        observation=observation(),
+        account=view(),
+        token=None,
+        token_reason=None,
+        generation=1,
+        now=a_day_later,
+        synced=False,
+        spread=0.0,
+    )
+
+    assert second.next_sync_time == NOW + timedelta(days=2)
+    assert (
+        r.registration_due(
+            spec(suspend=True), second, generation=1, now=a_day_later, account=view()
+        )
+        is None
+    )

@@ -35,7 +35,7 @@ from smartlicensing.handlers.timetable import (
     status_for_decision,
 )
 from smartlicensing.reconcile import account as decide
-from smartlicensing.reconcile import backoff
+from smartlicensing.reconcile import backoff, schedule
 from smartlicensing.reconcile.account import AccountView
 from smartlicensing.reconcile.attempts import Due, Failure, why_due
 from smartlicensing.reconcile.validation import describe, parse_spec
@@ -52,7 +52,7 @@ def install(registry: kopf.OperatorRegistry, settings: OperatorSettings) -> None
     spread = itertools.count(1)
 
     def first_check(**_: Any) -> float:
-        return settings.first_check_spread * ((next(spread) * 0.6180339887) % 1.0)
+        return settings.first_check_spread * schedule.weyl_spread(next(spread))
 
     kopf.index(*SMART_ACCOUNTS, **on)(account_index)
     kopf.on.resume(*SMART_ACCOUNTS, id="account-resume", **on)(account_changed)

@@ -51,7 +51,7 @@ from smartlicensing.handlers.timetable import (
     status_for_decision,
 )
 from smartlicensing.product import errors as product_errors
-from smartlicensing.reconcile import backoff
+from smartlicensing.reconcile import backoff, schedule
 from smartlicensing.reconcile import registration as decide
 from smartlicensing.reconcile.attempts import Due, Failure, why_due
 from smartlicensing.reconcile.validation import parse_spec
@@ -67,7 +67,7 @@ def install(registry: kopf.OperatorRegistry, settings: OperatorSettings) -> None
     spread = itertools.count(1)
 
     def first_check(**_: Any) -> float:
-        return settings.first_check_spread * ((next(spread) * 0.6180339887) % 1.0)
+        return settings.first_check_spread * schedule.weyl_spread(next(spread))
 
     kopf.on.resume(*REGISTRATIONS, id="registration-resume", **on)(registration_changed)
     kopf.on.create(*REGISTRATIONS, id="registration-create", **on)(registration_changed)

@@ -516,7 +516,10 @@ def observed(
     }
     previous = schedule.read_schedule(status)
     interval = parse_duration(spec.sync_interval)
-    if synced or previous is None or previous.interval != interval:
+    stale = previous is None or previous.interval != interval or previous.next_sync_time <= now
+    if synced or stale:
+        # A pass made because the schedule was due moves the schedule on, even when it only
+        # observed (suspended): otherwise the schedule would stay due and ask on every tick.
         fields["last_sync_time"] = now if synced else status.last_sync_time
         next_sync = schedule.after_sync(
             previous, synced_at=now, interval=interval, spread=spread, now=now, window=window
