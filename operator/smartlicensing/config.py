@@ -56,6 +56,12 @@ class OperatorSettings(BaseSettings):
         ge=1,
         description="Attempts at deregistering before deletion goes ahead with a warning.",
     )
+    unexpected_error_backoff: float = Field(
+        default=120.0,
+        gt=0,
+        description="Seconds before kopf retries a handler that failed outside the operator's "
+        "own error handling.",
+    )
     deletion_retry_base: float = Field(
         default=5.0, gt=0, description="First wait (seconds) after a failed deregistration."
     )

@@ -26,7 +26,7 @@ from smartlicensing.api.smartaccount import (
     SmartAccountStatus,
 )
 from smartlicensing.config import OperatorSettings
-from smartlicensing.handlers.failures import cssm_failure, secret_failure
+from smartlicensing.handlers.failures import cssm_failure, secret_failure, unexpected_failure
 from smartlicensing.handlers.runtime import Runtime
 from smartlicensing.handlers.status import write_status
 from smartlicensing.handlers.timetable import (
@@ -202,6 +202,9 @@ async def sync_account(runtime: Runtime, body: kopf.Body, patch: kopf.Patch) -> 
             failure = secret_failure(error, reason=reason)
         except cssm.CSSMError as error:
             failure = cssm_failure(error)
+        except Exception as error:
+            logger.exception("SmartAccount %s/%s: unexpected error in a sync", namespace, name)
+            failure = unexpected_failure(error)
         else:
             failure = None
             new = decide.synced(

@@ -79,3 +79,16 @@ def secret_failure(
     if isinstance(error, kube.KubernetesUnavailable):
         return Failure(c.RETRYING, error.message, permanent=False, condition=condition)
     return Failure(reason, error.message, permanent=False, condition=condition)
+
+
+def unexpected_failure(error: Exception) -> Failure:
+    """An error no client should raise: retried by the backoff, named only by its type.
+
+    Its text is not put into status: an unexpected error's message was not built to be free of
+    secrets. The operator's log has the traceback.
+    """
+    return Failure(
+        c.RETRYING,
+        f"unexpected error ({type(error).__name__}); see the operator's log",
+        permanent=False,
+    )

@@ -119,6 +119,7 @@ def configure_kopf(settings: kopf.OperatorSettings, ours: OperatorSettings) -> N
     settings.watching.client_timeout = ours.watch_client_timeout
     settings.networking.request_timeout = ours.request_timeout
     settings.networking.connect_timeout = ours.connect_timeout
+    settings.execution.default_backoff = ours.unexpected_error_backoff
     objects = logging.getLogger("kopf.objects")
     if _QUIET_TIMERS not in objects.filters:
         objects.addFilter(_QUIET_TIMERS)

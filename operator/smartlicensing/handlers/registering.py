@@ -31,7 +31,12 @@ from smartlicensing.api.registration import (
     TokenStatus,
 )
 from smartlicensing.api.smartaccount import SmartAccountSpec
-from smartlicensing.handlers.failures import cssm_failure, product_failure, secret_failure
+from smartlicensing.handlers.failures import (
+    cssm_failure,
+    product_failure,
+    secret_failure,
+    unexpected_failure,
+)
 from smartlicensing.handlers.runtime import Runtime
 from smartlicensing.handlers.status import write_status
 from smartlicensing.handlers.timetable import status_for_decision
@@ -160,6 +165,11 @@ class RegistrationPass:
             failure = product_failure(error, token_issued=self._issued)
             forget = isinstance(error, product_errors.TokenRefused) and self._issued
             return await self._fail(failure, forget_token=forget)
+        except Exception as error:
+            # A defect, not a refusal: logged with its traceback (masked like every log line),
+            # and retried by the backoff in status rather than by kopf at a fixed pace.
+            logger.exception("%s/%s: unexpected error in a pass", self.namespace, self.name)
+            return await self._fail(unexpected_failure(error))
         finally:
             if driver is not None:
                 await driver.aclose()
