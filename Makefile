@@ -46,3 +46,7 @@ clean:
 .PHONY: bench-clients
 bench-clients: $(STAMP)
 	PYTHONPATH=operator $(BIN)/python benchmarks/clients.py
+
+.PHONY: bench-operator-core
+bench-operator-core: $(STAMP)
+	PYTHONPATH=operator $(BIN)/python benchmarks/operator_core.py
