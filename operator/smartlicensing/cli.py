@@ -111,6 +111,8 @@ def run(
     """Run the operator against the current Kubernetes context (kubeconfig or in-cluster)."""
     import asyncio
 
+    from pydantic import ValidationError
+
     from smartlicensing.config import OperatorSettings
     from smartlicensing.handlers.operator import run_operator
     from smartlicensing.observability.logs import configure_logging
@@ -118,7 +120,14 @@ def run(
     if namespace and all_namespaces:
         raise typer.BadParameter("give either --namespace or --all-namespaces, not both")
     overrides = {"log_format": log_format} if log_format is not None else {}
-    settings = OperatorSettings(**overrides)  # type: ignore[arg-type]
+    try:
+        settings = OperatorSettings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in entry['loc'])}: {entry['msg']}"
+            for entry in error.errors(include_url=False)
+        )
+        raise typer.BadParameter(f"invalid settings: {problems}") from None
     configure_logging(settings.log_format, settings.log_level)
     asyncio.run(
         run_operator(
