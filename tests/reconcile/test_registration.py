@@ -229,7 +229,8 @@ class TestDue:
         )
 
     def waiting(self) -> SmartLicenseRegistrationStatus:
-        block = r.Blocker(c.ACCOUNT_NOT_READY, "not ready")
+        block = r.blocker(spec(), SmartLicenseRegistrationStatus(), view(ready=False))
+        assert block is not None
         return r.blocked(SmartLicenseRegistrationStatus(), block, generation=1, now=NOW)
 
     @pytest.mark.parametrize(

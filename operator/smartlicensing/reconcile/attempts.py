@@ -48,6 +48,7 @@ class Due(enum.StrEnum):
 
     GENERATION = "GenerationChanged"
     ACCOUNT_READY = "AccountReady"
+    ACCOUNT_CHANGED = "AccountChanged"
     INPUTS_CHANGED = "InputsChanged"
     RETRY = "RetryDue"
     REQUESTED = "SyncRequested"

@@ -249,7 +249,9 @@ def registration_due(
     """Why a pass is due now (the timer's question), or None.
 
     Beyond the timetable of :func:`attempts.why_due`: a Standby registration is never due
-    until its spec changes, and one waiting for its account is due once the account is Ready.
+    until its spec changes, and one waiting for its account is due once the account is Ready,
+    or (for a pass that calls nobody) when what it would say of the account has changed, so
+    that its message never shows an account state that is over.
     """
     if status.observed_generation != generation:
         return Due.GENERATION
@@ -257,7 +259,12 @@ def registration_due(
         return None
     ready = find(status.conditions, c.READY)
     if ready is not None and ready.reason in (c.ACCOUNT_NOT_READY, c.ACCOUNT_NOT_FOUND):
-        return Due.ACCOUNT_READY if account is not None and account.ready else None
+        if account is not None and account.ready:
+            return Due.ACCOUNT_READY
+        block = blocker(spec, status, account)
+        if block is not None and (block.reason, block.message) != (ready.reason, ready.message):
+            return Due.ACCOUNT_CHANGED
+        return None
     return why_due(
         status,
         generation=generation,
