@@ -29,13 +29,13 @@ def ready_account(licensing: Licensing, name: str = "acme") -> None:
     licensing.wait_condition(ACCOUNTS, name, "Ready", "True")
 
 
-def generated_world(count: int) -> str:
+def generated_world(count: int, *, keep_examples: bool = False) -> str:
     """The example world with ``count`` generated clusters and licenses enough for all."""
     world = yaml.safe_load(WORLD.read_text())
     pool = world["cloud"]["accounts"][0]["virtualAccounts"][0]["licenses"]
     pool["Tetration Workload Protection"] = 100 * count
     pool["Tetration Endpoint Visibility"] = 100 * count
-    world["clusters"] = [
+    world["clusters"] = list(world["clusters"] if keep_examples else []) + [
         {
             "uuid": generated_uuid(index),
             "name": f"gen-{index}",
@@ -43,12 +43,42 @@ def generated_world(count: int) -> str:
             "role": "Standalone",
             "workloads": 10,
             "endpoints": 5,
-            "apiKey": f"gen-key-{index}",
-            "apiSecret": f"gen-only-secret-{index:04d}-0123456789abcdefghijk",
+            "apiKey": generated_secret(index)["api_key"],
+            "apiSecret": generated_secret(index)["api_secret"],
         }
         for index in range(count)
     ]
     return yaml.safe_dump(world)
+
+
+def generated_secret(index: int) -> dict[str, str]:
+    """The driver credentials of generated cluster ``index``."""
+    return {
+        "api_key": f"gen-key-{index}",
+        "api_secret": f"gen-only-secret-{index:04d}-0123456789abcdefghijk",
+    }
+
+
+def generated_registration(licensing: Licensing, name: str, index: int, **spec: Any) -> None:
+    """A registration of generated cluster ``index`` through the Api driver."""
+    uuid = generated_uuid(index)
+    secret = f"gen-cluster-{index}"
+    licensing.secret(secret, generated_secret(index))
+    driver = {
+        "type": "Api",
+        "url": f"{licensing.sim_url}/clusters/{uuid}",
+        "credentialsSecretRef": {"name": secret},
+    }
+    licensing.create(
+        REGISTRATIONS,
+        name,
+        {
+            "accountRef": {"name": spec.pop("account", "acme")},
+            "cluster": {"uuid": uuid, "role": "Standalone", "driver": driver},
+            "token": spec.pop("token", {"issue": {"expiresAfterDays": 30}}),
+            **spec,
+        },
+    )
 
 
 def generated_uuid(index: int) -> str:
@@ -93,6 +123,13 @@ class CSSMPortal:
 
     def revoke(self, token: str) -> None:
         answer = httpx.post(self._url("/revoke"), json={"tokens": [token]}, headers=self._headers())
+        answer.raise_for_status()
+
+    def remove_instance(self, cluster_uuid: str) -> None:
+        """Remove a cluster's product instance, as an administrator can in the portal."""
+        url = self._url().removesuffix("/tokens") + "/devices/remove"
+        body = {"productInstancesRemoveRequests": [{"sudi": {"uuid": cluster_uuid}}]}
+        answer = httpx.post(url, json=body, headers=self._headers())
         answer.raise_for_status()
 
     def tokens(self) -> list[dict[str, Any]]:
