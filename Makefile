@@ -40,3 +40,7 @@ clean:
 .PHONY: bench-clients
 bench-clients: $(STAMP)
 	PYTHONPATH=operator $(BIN)/python benchmarks/clients.py
+
+.PHONY: bench
+bench: $(STAMP)
+	$(BIN)/python benchmarks/operator_bench.py
