@@ -34,6 +34,12 @@ crds: $(STAMP)
 bench-sim: $(STAMP)
 	$(BIN)/python benchmarks/sim.py
 
+demo: $(STAMP)
+	$(BIN)/smartlicensing demo
+
+bench-kubeapi: $(STAMP)
+	$(BIN)/python benchmarks/kubeapi.py
+
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
 

@@ -80,5 +80,21 @@ def sim(
         raise typer.BadParameter(str(error), param_hint="--world") from None
 
 
+@app.command()
+def demo(
+    keep: bool = typer.Option(
+        False, "--keep", help="Stay up and print the kubeconfig path (Ctrl-C stops)."
+    ),
+) -> None:
+    """Start the local Kubernetes API, apply an example with kubectl and show `kubectl get`."""
+    from smartlicensing.testing.demo import DemoError, run_demo
+
+    try:
+        run_demo(keep=keep, echo=typer.echo)
+    except DemoError as error:
+        typer.echo(f"demo failed: {error}", err=True)
+        raise typer.Exit(1) from None
+
+
 def main() -> None:
     app()
