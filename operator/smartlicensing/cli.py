@@ -83,14 +83,19 @@ def sim(
 @app.command()
 def demo(
     keep: bool = typer.Option(
-        False, "--keep", help="Stay up and print the kubeconfig path (Ctrl-C stops)."
+        False,
+        "--keep",
+        help="Stay up afterwards and print the kubeconfig path and a kubectl line (Ctrl-C stops).",
+    ),
+    deadline: float = typer.Option(
+        120.0, "--deadline", min=1, help="Seconds each phase may take before the demo fails."
     ),
 ) -> None:
-    """Start the local Kubernetes API, apply an example with kubectl and show `kubectl get`."""
-    from smartlicensing.testing.demo import DemoError, run_demo
+    """Run the operator on a local Kubernetes API and the licensing simulator, apply examples/."""
+    from smartlicensing.testing.demo import DemoError, DemoOptions, run_demo
 
     try:
-        run_demo(keep=keep, echo=typer.echo)
+        run_demo(keep=keep, echo=typer.echo, options=DemoOptions(deadline=deadline))
     except DemoError as error:
         typer.echo(f"demo failed: {error}", err=True)
         raise typer.Exit(1) from None
