@@ -55,7 +55,7 @@ SLR_PATH = "/apis/smartlicensing.dev/v1alpha1/namespaces/{namespace}/smartlicens
 CLIENT_ID, CLIENT_SECRET = "bench-client", "bench-only-secret-0123456789"
 DOMAIN, VIRTUAL_ACCOUNT = "bench.example.com", "Bench"
 START_TIMEOUT = 60.0
-READY_TIMEOUT = 180.0
+READY_TIMEOUT = 120.0
 CREATE_WORKERS = 8
 
 
@@ -194,10 +194,24 @@ def serve_simulator(world_file: Path, url_file: Path) -> None:
 
 
 def run_real_operator(liveness: str) -> None:
-    """Role: the real operator on the real clock (settings from ``SMARTLICENSING_*``)."""
+    """Role: the real operator on the real clock (settings from ``SMARTLICENSING_*``).
+
+    With ``BENCH_PROFILE`` set to a file name, it runs under cProfile and writes the statistics
+    there when it stops (kopf stops cleanly on SIGTERM).
+    """
+    from smartlicensing.config import OperatorSettings
     from smartlicensing.handlers.operator import run_operator
 
-    asyncio.run(run_operator(liveness_endpoint=liveness))
+    run = run_operator(settings=OperatorSettings(), liveness_endpoint=liveness)
+    profile_to = os.environ.get("BENCH_PROFILE")
+    if not profile_to:
+        asyncio.run(run)
+        return
+    import cProfile
+
+    with cProfile.Profile() as profile:
+        asyncio.run(run)
+    profile.dump_stats(profile_to)
 
 
 def real_operator_available() -> str | None:
@@ -340,6 +354,7 @@ class Figures:
     cluster_calls: int = 0
     rss: int = 0
     seconds_to_all_ready: float | None = None
+    cpu: dict[str, float] = field(default_factory=dict)
     error: str | None = None
 
 
@@ -350,7 +365,7 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[rank - 1]
 
 
-def run_one(operator: str, count: int, workdir: Path) -> Figures:
+def run_one(operator: str, count: int, workdir: Path, *, profile: bool = False) -> Figures:
     """Start the three processes, apply ``count`` registrations at once, measure, stop."""
     figures = Figures(operator, count)
     run_dir = Path(tempfile.mkdtemp(prefix=f"{operator}-{count}-", dir=workdir))
@@ -426,6 +441,8 @@ def run_one(operator: str, count: int, workdir: Path) -> Figures:
         }
         if operator == "real":
             argv = [sys.executable, script, "--role", "operator", liveness]
+            if profile:
+                op_env["BENCH_PROFILE"] = str(run_dir / "operator.prof")
         else:
             argv = [
                 sys.executable,
@@ -466,6 +483,8 @@ def run_one(operator: str, count: int, workdir: Path) -> Figures:
                         op_proc,
                     )
                 seq = _last_seq(sim_url)
+                processes = {"operator": op_proc, "sim": sim_proc, "kubeapi": kube_proc}
+                cpu_before = {name: _cpu(p) for name, p in processes.items()}
 
                 watcher = ReadyWatcher(kube_url, NAMESPACE)
                 watcher.start()
@@ -498,12 +517,20 @@ def run_one(operator: str, count: int, workdir: Path) -> Figures:
                     figures.p50 = percentile(latencies, 0.50)
                     figures.p99 = percentile(latencies, 0.99)
                 calls = _calls_since(sim_url, seq)
+                (run_dir / "calls.json").write_text(json.dumps(calls, indent=1))
                 figures.cluster_calls = sum(1 for c in calls if c.get("cluster"))
                 figures.cssm_calls = len(calls) - figures.cluster_calls
                 figures.rss = psutil.Process(op_proc.pid).memory_info().rss
+                figures.cpu = {n: _cpu(p) - cpu_before[n] for n, p in processes.items()}
             except (RuntimeError, TimeoutError) as error:
                 figures.error = f"{error} (log: {op_log})"
     return figures
+
+
+def _cpu(child: subprocess.Popen[bytes]) -> float:
+    """CPU seconds (user and system) a process has used so far."""
+    times = psutil.Process(child.pid).cpu_times()
+    return float(times.user + times.system)
 
 
 def _alive(url: str) -> bool:
@@ -551,6 +578,10 @@ def report(figures: Figures, baseline: Figures | None) -> str:
         if figures.p50 is not None:
             line += f", x{figures.p50 / baseline.p50:.1f} p50"
         line += " of minimal)"
+    if figures.cpu:
+        line += "\n           CPU s: " + ", ".join(
+            f"{name} {used:.1f}" for name, used in figures.cpu.items()
+        )
     if figures.error:
         line += f"\n           {figures.error}"
     return line
@@ -561,6 +592,11 @@ def main() -> None:
     parser.add_argument("--role", nargs="+", help=argparse.SUPPRESS)
     parser.add_argument("--counts", type=int, nargs="+", default=[1, 200])
     parser.add_argument("--memory-count", type=int, default=1000)
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="run the real operator under cProfile; statistics go next to its log",
+    )
     args = parser.parse_args()
 
     if args.role:
@@ -585,7 +621,7 @@ def main() -> None:
         print(f"{count} registration{'s' if count != 1 else ''} applied at once:")
         baseline: Figures | None = None
         for operator in operators:
-            figures = run_one(operator, count, workdir)
+            figures = run_one(operator, count, workdir, profile=args.profile)
             print(report(figures, baseline), flush=True)
             if operator == "minimal":
                 baseline = figures
