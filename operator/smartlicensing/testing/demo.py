@@ -336,22 +336,27 @@ class Progress:
 
 @contextlib.contextmanager
 def kubeconfig_for_kopf(path: Path) -> Iterator[None]:
-    """Point ``$KUBECONFIG`` (and the copy the kubernetes client took of it) at ``path``.
+    """Point ``$KUBECONFIG`` (and the copy the kubernetes client took of it) at ``path``;
+    put both, and the client's default configuration, back afterwards.
 
     # NB: kopf logs in through ``kubernetes.config.load_kube_config()``, which reads the
     # default location that ``kubernetes.config.kube_config`` captured from ``$KUBECONFIG``
     # when it was first imported. The demo may run in a process that imported it earlier
     # (the tests do), so both are set here and put back afterwards.
     """
+    from kubernetes.client import Configuration
     from kubernetes.config import kube_config
 
     saved_env = os.environ.get("KUBECONFIG")
     saved_default = kube_config.KUBE_CONFIG_DEFAULT_LOCATION
+    # Loading a kubeconfig also replaces the client's process-wide default configuration.
+    saved_configuration = Configuration.get_default_copy()
     os.environ["KUBECONFIG"] = str(path)
     kube_config.KUBE_CONFIG_DEFAULT_LOCATION = str(path)
     try:
         yield
     finally:
+        Configuration.set_default(saved_configuration)
         kube_config.KUBE_CONFIG_DEFAULT_LOCATION = saved_default
         if saved_env is None:
             os.environ.pop("KUBECONFIG", None)
