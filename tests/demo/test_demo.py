@@ -71,3 +71,16 @@ def test_the_command_exits_non_zero_with_the_demos_reason(monkeypatch: pytest.Mo
 
     assert result.exit_code == 1
     assert "demo failed: SmartAccount licensing/acme-prod is not Ready" in result.output
+
+
+class _StoppedOperator:
+    running = False
+    error = RuntimeError("watching failed: 403 Forbidden")
+
+
+def test_an_operator_that_stopped_on_its_own_ends_the_demo_with_its_error() -> None:
+    operator = object.__new__(demo._Operator)
+    operator._handle = _StoppedOperator()
+
+    with pytest.raises(DemoError, match="the operator stopped: watching failed: 403 Forbidden"):
+        operator.check_running()

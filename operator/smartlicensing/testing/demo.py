@@ -377,10 +377,20 @@ class _Operator:
                 "the demo needs smartlicensing.handlers.operator"
             ) from None
         settings = OperatorSettings.model_validate({"timer_interval": timer_interval})
-        self._handle = operator.start_operator_thread(clock=clock, settings=settings)
+        try:
+            self._handle = operator.start_operator_thread(clock=clock, settings=settings)
+        except (RuntimeError, TimeoutError) as error:
+            raise DemoError(f"the operator did not start: {error}") from None
+
+    def check_running(self) -> None:
+        """Raise DemoError when the operator's thread has ended on its own."""
+        if not self._handle.running:
+            error = getattr(self._handle, "error", None)
+            raise DemoError(f"the operator stopped: {error or 'its thread ended'}")
 
     def stop(self) -> None:
-        self._handle.stop()
+        if self._handle.running:
+            self._handle.stop()
 
 
 def _wait(
@@ -493,6 +503,7 @@ def _run(
         shown: list[tuple[tuple[str, ...], ...]] = []
 
         def show_changes() -> None:
+            operator.check_running()
             tables = {kind: view.table(kind) for kind in KINDS}
             signature = table_signature(tables)
             if not shown or shown[-1] != signature:
