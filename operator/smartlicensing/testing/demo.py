@@ -85,6 +85,7 @@ class DemoOutcome:
     cluster_calls: int
     """Calls that reached the simulated Secure Workload clusters."""
     kubeconfig: Path
+    """Where the kubeconfig was while the demo ran (removed when it ends)."""
 
 
 # --- loading the examples ---------------------------------------------------------------------
@@ -447,14 +448,17 @@ def run_demo(
     for needed in (options.crds, options.examples, options.world):
         if not needed.exists():
             raise DemoError(f"{needed} is missing: run the demo from a clone of the repository")
-    workdir = Path(tempfile.mkdtemp(prefix="smartlicensing-demo-"))
+    from kubernetes.client.exceptions import ApiException
+
     sim = Simulator.from_file(options.world)
     crd_documents = load_manifests(options.crds)
 
     with (
+        tempfile.TemporaryDirectory(prefix="smartlicensing-demo-") as tmp,
         sim.serve_in_thread() as simulator_url,
         LocalKubeAPI() as kube_api,
     ):
+        workdir = Path(tmp)
         kubeconfig = kube_api.write_kubeconfig(workdir / "kubeconfig")
         echo(f"local Kubernetes API at {kube_api.url}; licensing simulator at {simulator_url}")
         echo(f"simulated time starts at {sim.clock.now().isoformat()}")
@@ -466,6 +470,8 @@ def run_demo(
                 return _run(
                     sim, view, crd_documents, examples, kubeconfig, keep, until, echo, options
                 )
+        except ApiException as error:
+            raise DemoError(f"the Kubernetes API refused a request: {_reason(error)}") from None
         finally:
             view.close()
 
