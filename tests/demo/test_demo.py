@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import importlib.util
 import threading
+from pathlib import Path
 
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from smartlicensing.cli import app
@@ -24,7 +26,7 @@ CLUSTER_CALL_BUDGET = 3 + 1
 
 
 @pytest.mark.skipif(OPERATOR_MISSING, reason="the operator (smartlicensing.handlers) is not built")
-def test_the_demo_reaches_ready_waits_for_a_person_and_syncs_once_a_day() -> None:
+def test_the_demo_reaches_ready_waits_for_a_person_and_syncs_once_a_day(tmp_path: Path) -> None:
     lines: list[str] = []
     stop = threading.Event()
     stop.set()  # --keep: print how to reach it, then stop at once
@@ -33,7 +35,7 @@ def test_the_demo_reaches_ready_waits_for_a_person_and_syncs_once_a_day() -> Non
         keep=True,
         echo=lines.append,
         until=stop,
-        options=DemoOptions(deadline=40, timer_interval=0.2, poll_interval=0.05),
+        options=DemoOptions(deadline=40, timer_interval=0.2, poll_interval=0.05, workdir=tmp_path),
     )
 
     output = "\n".join(lines)
@@ -51,9 +53,20 @@ def test_the_demo_reaches_ready_waits_for_a_person_and_syncs_once_a_day() -> Non
     assert "smartlicenseregistration.smartlicensing.dev/csw-east" in output
     assert f"kubeconfig: {outcome.kubeconfig}" in output
     assert f"KUBECONFIG={outcome.kubeconfig} kubectl get smartlicensing -A" in output
-    # Nothing secret reaches the screen.
-    for secret in ("demo-only-secret-7Qv2LmX9", "demo-only-csw-east-secret", "demo-only-onprem"):
+    # The operator logs to its file, not over the demo; nothing secret reaches either.
+    operator_log = outcome.operator_log.read_text()
+    assert outcome.operator_log == tmp_path / "operator.log"
+    assert "csw-east" in operator_log
+    assert "kopf" not in output
+    for secret in _world_secrets():
         assert secret not in output
+        assert secret not in operator_log
+
+
+def _world_secrets() -> list[str]:
+    world = yaml.safe_load(DemoOptions().world.read_text())
+    clients = world["cloud"]["apiClients"] + world["onPrem"][0]["apiClients"]
+    return [c["clientSecret"] for c in clients] + [c["apiSecret"] for c in world["clusters"]]
 
 
 def test_a_missed_deadline_names_what_was_still_missing() -> None:

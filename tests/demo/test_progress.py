@@ -157,6 +157,7 @@ def test_summary_names_what_became_ready_the_instruction_the_day_and_the_calls()
             cssm_calls=7,
             cluster_calls=5,
             kubeconfig=Path("/tmp/kubeconfig"),
+            operator_log=Path("/tmp/operator.log"),
         )
     )
 

@@ -23,7 +23,9 @@ string of the examples to the simulator's real address (:func:`load_manifests`).
 from __future__ import annotations
 
 import contextlib
+import gc
 import importlib
+import logging
 import os
 import tempfile
 import threading
@@ -65,6 +67,8 @@ class DemoOptions:
     """The operator's timer interval, in real seconds."""
     poll_interval: float = 0.2
     """Seconds between two looks at the resources."""
+    workdir: Path | None = None
+    """Where the kubeconfig and the operator's log go; a new temporary directory by default."""
     crds: Path = REPOSITORY / "crds"
     examples: Path = REPOSITORY / "examples" / "licensing"
     world: Path = REPOSITORY / "examples" / "world.yaml"
@@ -85,7 +89,7 @@ class DemoOutcome:
     cluster_calls: int
     """Calls that reached the simulated Secure Workload clusters."""
     kubeconfig: Path
-    """Where the kubeconfig was while the demo ran (removed when it ends)."""
+    operator_log: Path
 
 
 # --- loading the examples ---------------------------------------------------------------------
@@ -365,6 +369,33 @@ def kubeconfig_for_kopf(path: Path) -> Iterator[None]:
             os.environ["KUBECONFIG"] = saved_env
 
 
+#: Loggers of the operator and the libraries it drives, which the demo sends to a file.
+OPERATOR_LOGGERS: Final = ("kopf", "smartlicensing", "asyncio", "aiohttp", "httpx", "httpcore")
+
+
+@contextlib.contextmanager
+def operator_logs_to(path: Path) -> Iterator[None]:
+    """Send the operator's log lines to ``path`` instead of the demo's screen, then undo it."""
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    saved = {}
+    for name in OPERATOR_LOGGERS:
+        logger = logging.getLogger(name)
+        saved[name] = (logger.level, logger.propagate)
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+    try:
+        yield
+    finally:
+        for name, (level, propagate) in saved.items():
+            logger = logging.getLogger(name)
+            logger.removeHandler(handler)
+            logger.setLevel(level)
+            logger.propagate = propagate
+        handler.close()
+
+
 class _Operator:
     """The real operator in a thread of this process, on the simulator's clock."""
 
@@ -392,6 +423,9 @@ class _Operator:
     def stop(self) -> None:
         if self._handle.running:
             self._handle.stop()
+        # What the operator's loop left behind (aiohttp warns about unclosed connectors when
+        # they are collected) is collected now, while its warnings still go to its log.
+        gc.collect()
 
 
 def _wait(
@@ -453,23 +487,25 @@ def run_demo(
     sim = Simulator.from_file(options.world)
     crd_documents = load_manifests(options.crds)
 
+    workdir = options.workdir or Path(tempfile.mkdtemp(prefix="smartlicensing-demo-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    operator_log = workdir / "operator.log"
+
     with (
-        tempfile.TemporaryDirectory(prefix="smartlicensing-demo-") as tmp,
         sim.serve_in_thread() as simulator_url,
         LocalKubeAPI() as kube_api,
+        operator_logs_to(operator_log),
     ):
-        workdir = Path(tmp)
         kubeconfig = kube_api.write_kubeconfig(workdir / "kubeconfig")
         echo(f"local Kubernetes API at {kube_api.url}; licensing simulator at {simulator_url}")
+        echo(f"the operator's log: {operator_log}")
         echo(f"simulated time starts at {sim.clock.now().isoformat()}")
         examples = load_manifests(options.examples, simulator_url)
         echo(f"examples: {EXAMPLES_SIMULATOR_URL} rewritten to {simulator_url}")
         view = KubeView(kubeconfig, workdir)
         try:
             with kubeconfig_for_kopf(kubeconfig):
-                return _run(
-                    sim, view, crd_documents, examples, kubeconfig, keep, until, echo, options
-                )
+                return _run(sim, view, crd_documents, examples, workdir, keep, until, echo, options)
         except ApiException as error:
             raise DemoError(f"the Kubernetes API refused a request: {_reason(error)}") from None
         finally:
@@ -481,7 +517,7 @@ def _run(
     view: KubeView,
     crd_documents: list[dict[str, Any]],
     examples: list[dict[str, Any]],
-    kubeconfig: Path,
+    workdir: Path,
     keep: bool,
     until: threading.Event | None,
     echo: Callable[[str], None],
@@ -554,11 +590,12 @@ def _run(
             syncs_after_a_day=syncs,
             cssm_calls=cssm_calls,
             cluster_calls=cluster_calls,
-            kubeconfig=kubeconfig,
+            kubeconfig=workdir / "kubeconfig",
+            operator_log=workdir / "operator.log",
         )
         echo(summary(outcome))
         if keep:
-            _stay_up(kubeconfig, until, echo)
+            _stay_up(outcome.kubeconfig, until, echo)
         return outcome
     finally:
         operator.stop()
