@@ -50,3 +50,7 @@ bench-clients: $(STAMP)
 .PHONY: bench
 bench: $(STAMP)
 	$(BIN)/python benchmarks/operator_bench.py
+
+.PHONY: bench-operator-core
+bench-operator-core: $(STAMP)
+	PYTHONPATH=operator $(BIN)/python benchmarks/operator_core.py

@@ -202,9 +202,8 @@ def run_real_operator(liveness: str) -> None:
     With ``BENCH_PROFILE`` set to a file name, it runs under cProfile and writes the statistics
     there when it stops (kopf stops cleanly on SIGTERM).
     """
-    from smartlicensing.handlers.operator import run_operator
-
     from smartlicensing.config import OperatorSettings
+    from smartlicensing.handlers.operator import run_operator
 
     run = run_operator(settings=OperatorSettings(), liveness_endpoint=liveness)
     profile_to = os.environ.get("BENCH_PROFILE")

@@ -81,6 +81,65 @@ def sim(
 
 
 @app.command()
+def run(
+    namespace: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--namespace",
+            "-n",
+            help="Watch this namespace (repeatable; globs allowed). Default: all namespaces.",
+        ),
+    ] = None,
+    all_namespaces: Annotated[
+        bool, typer.Option("--all-namespaces", "-A", help="Watch every namespace (the default).")
+    ] = False,
+    standalone: Annotated[
+        bool,
+        typer.Option(
+            "--standalone/--peering",
+            help="Run without kopf peering (the default; run exactly one replica).",
+        ),
+    ] = True,
+    liveness: Annotated[
+        str | None,
+        typer.Option(help="Serve a liveness endpoint, e.g. http://0.0.0.0:8080/healthz."),
+    ] = None,
+    log_format: Annotated[
+        str | None, typer.Option(help="text or json (default: SMARTLICENSING_LOG_FORMAT or text).")
+    ] = None,
+) -> None:
+    """Run the operator against the current Kubernetes context (kubeconfig or in-cluster)."""
+    import asyncio
+
+    from pydantic import ValidationError
+
+    from smartlicensing.config import OperatorSettings
+    from smartlicensing.handlers.operator import run_operator
+    from smartlicensing.observability.logs import configure_logging
+
+    if namespace and all_namespaces:
+        raise typer.BadParameter("give either --namespace or --all-namespaces, not both")
+    overrides = {"log_format": log_format} if log_format is not None else {}
+    try:
+        settings = OperatorSettings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in entry['loc'])}: {entry['msg']}"
+            for entry in error.errors(include_url=False)
+        )
+        raise typer.BadParameter(f"invalid settings: {problems}") from None
+    configure_logging(settings.log_format, settings.log_level)
+    asyncio.run(
+        run_operator(
+            settings=settings,
+            namespaces=namespace or (),
+            liveness_endpoint=liveness,
+            standalone=standalone,
+        )
+    )
+
+
+@app.command()
 def demo(
     keep: bool = typer.Option(
         False,

@@ -17,3 +17,86 @@ class OperatorSettings(BaseSettings):
 
     log_format: str = Field(default="text", pattern="^(text|json)$")
     log_level: str = Field(default="INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
+
+    # --- the operator's loop ----------------------------------------------------------------
+
+    timer_interval: float = Field(
+        default=30.0,
+        gt=0,
+        description="Seconds between the cheap checks of each object's timetable in status.",
+    )
+    first_check_spread: float = Field(
+        default=10.0,
+        ge=0,
+        description="Seconds over which the first timer checks after a start are spread.",
+    )
+    schedule_window: float = Field(
+        default=0.5,
+        ge=0,
+        le=1,
+        description="Fraction of the sync interval over which first syncs are spread.",
+    )
+    stalled_recheck: float = Field(
+        default=300.0,
+        gt=0,
+        description="Seconds between looks at the Secrets a permanently failed object depends on.",
+    )
+    manual_poll_base: float = Field(
+        default=60.0,
+        gt=0,
+        description="Seconds before the first look at CSSM for a manually registered cluster.",
+    )
+    manual_poll_cap: float = Field(
+        default=1800.0,
+        gt=0,
+        description="The longest wait between looks at CSSM for a manually registered cluster.",
+    )
+    deletion_attempts: int = Field(
+        default=8,
+        ge=1,
+        description="Attempts at deregistering before deletion goes ahead with a warning.",
+    )
+    unexpected_error_backoff: float = Field(
+        default=120.0,
+        gt=0,
+        description="Seconds before kopf retries a handler that failed outside the operator's "
+        "own error handling.",
+    )
+    deletion_retry_base: float = Field(
+        default=5.0, gt=0, description="First wait (seconds) after a failed deregistration."
+    )
+    deletion_retry_cap: float = Field(
+        default=300.0, gt=0, description="Longest wait (seconds) between deregistration attempts."
+    )
+
+    # --- CSSM and clusters ------------------------------------------------------------------
+
+    cssm_requests_per_second: float = Field(
+        default=5.0, gt=0, description="Requests per second to one CSSM host, all objects together."
+    )
+    cssm_connect_timeout: float = Field(default=5.0, gt=0)
+    cssm_read_timeout: float = Field(default=30.0, gt=0)
+    cssm_max_retry_after: float = Field(
+        default=30.0,
+        ge=0,
+        description="The longest Retry-After a call waits in place; longer ones reschedule.",
+    )
+    cluster_connect_timeout: float = Field(default=5.0, gt=0)
+    cluster_read_timeout: float = Field(default=60.0, gt=0)
+    call_attempts: int = Field(
+        default=4, ge=1, description="Attempts of one safe call before it counts as failed."
+    )
+    call_wait_initial: float = Field(
+        default=0.5, ge=0, description="First wait between attempts of one call (seconds)."
+    )
+
+    # --- the Kubernetes API -----------------------------------------------------------------
+
+    watch_server_timeout: float = Field(
+        default=300.0, gt=0, description="Seconds after which the API server ends a watch."
+    )
+    watch_client_timeout: float = Field(
+        default=330.0, gt=0, description="Seconds after which the operator gives up a watch."
+    )
+    request_timeout: float = Field(default=60.0, gt=0)
+    connect_timeout: float = Field(default=10.0, gt=0)

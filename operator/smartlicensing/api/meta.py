@@ -210,3 +210,12 @@ class ReconciledStatus(StatusModel):
         description="Digest of the spec generation and Secret versions a permanent failure was "
         "seen with; the operator tries again once either changes.",
     )
+
+
+#: The finalizer the operator puts on the objects whose deletion it must see through.
+FINALIZER: Final = f"{GROUP}/finalizer"
+#: Prefix of the annotations the operator (through kopf) keeps its progress and diff base in.
+ANNOTATION_PREFIX: Final = GROUP
+#: The "Renew Authorization" button: an RFC 3339 time; a sync runs when it is newer than the
+#: last one.
+SYNC_REQUESTED_AT: Final = f"{GROUP}/sync-requested-at"

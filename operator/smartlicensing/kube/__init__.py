@@ -14,8 +14,11 @@ from smartlicensing.kube.secrets import (
     apply_owned_secret,
     core_v1_api,
     delete_secret,
+    key_of,
     read_secret,
     read_secret_key,
+    read_secret_versioned,
+    secret_version,
 )
 
 __all__ = [
@@ -32,6 +35,9 @@ __all__ = [
     "apply_owned_secret",
     "core_v1_api",
     "delete_secret",
+    "key_of",
     "read_secret",
     "read_secret_key",
+    "read_secret_versioned",
+    "secret_version",
 ]

@@ -152,6 +152,14 @@ def _translate(error: ApiException, namespace: str, name: str, doing: str) -> Se
 
 async def read_secret(api: SecretsAPI, namespace: str, name: str) -> dict[str, SecretStr]:
     """Every key of a Secret, decoded. Values are registered for redaction."""
+    values, _ = await read_secret_versioned(api, namespace, name)
+    return values
+
+
+async def read_secret_versioned(
+    api: SecretsAPI, namespace: str, name: str
+) -> tuple[dict[str, SecretStr], str]:
+    """Every key of a Secret, decoded, and its ``resourceVersion`` (which changes with it)."""
     try:
         secret = await asyncio.to_thread(api.read_namespaced_secret, name, namespace)
     except ApiException as error:
@@ -169,12 +177,23 @@ async def read_secret(api: SecretsAPI, namespace: str, name: str) -> dict[str, S
             ) from None
         register_secret(text, text.strip())
         decoded[key] = SecretStr(text)
-    return decoded
+    version = str(secret.metadata.resource_version or "") if secret.metadata else ""
+    return decoded, version
 
 
-async def read_secret_key(api: SecretsAPI, namespace: str, name: str, key: str) -> SecretStr:
-    """One key of a Secret, decoded, stripped of surrounding whitespace, and not empty."""
-    values = await read_secret(api, namespace, name)
+async def secret_version(api: SecretsAPI, namespace: str, name: str) -> str:
+    """A Secret's ``resourceVersion``, or an empty string when it does not exist."""
+    try:
+        secret = await asyncio.to_thread(api.read_namespaced_secret, name, namespace)
+    except ApiException as error:
+        if error.status == 404:
+            return ""
+        raise _translate(error, namespace, name, "read") from None
+    return str(secret.metadata.resource_version or "") if secret.metadata else ""
+
+
+def key_of(values: dict[str, SecretStr], key: str, *, namespace: str, name: str) -> SecretStr:
+    """One key of already read Secret values, stripped and not empty (as read_secret_key)."""
     if key not in values:
         present = ", ".join(sorted(values)) or "none"
         raise SecretKeyMissing(
@@ -192,6 +211,12 @@ async def read_secret_key(api: SecretsAPI, namespace: str, name: str, key: str) 
             key=key,
         )
     return SecretStr(value)
+
+
+async def read_secret_key(api: SecretsAPI, namespace: str, name: str, key: str) -> SecretStr:
+    """One key of a Secret, decoded, stripped of surrounding whitespace, and not empty."""
+    values = await read_secret(api, namespace, name)
+    return key_of(values, key, namespace=namespace, name=name)
 
 
 def _encode(data: Mapping[str, str | SecretStr]) -> dict[str, str]:
