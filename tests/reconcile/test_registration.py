@@ -596,3 +596,23 @@ def test_a_suspended_observation_moves_a_due_schedule_on() -> None:
         )
         is None
     )
+
+
+def test_without_the_account_status_decides_what_was_ours() -> None:
+    registered = r.observed(
+        SmartLicenseRegistrationStatus(),
+        spec=spec(),
+        observation=REGISTERED_HERE,
+        account=view(),
+        token=None,
+        token_reason=None,
+        generation=1,
+        now=NOW,
+        synced=True,
+        spread=0.0,
+    )
+
+    assert r.deletion_plan(spec(), registered, REGISTERED_HERE, None).deregister
+    assert not r.deletion_plan(
+        spec(), SmartLicenseRegistrationStatus(), REGISTERED_ELSEWHERE, None
+    ).deregister

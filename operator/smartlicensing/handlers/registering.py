@@ -462,10 +462,7 @@ async def deregister(
 
     account = lookup_account(accounts, namespace, spec)
     if account is None or account.spec is None:
-        return DeletionOutcome(
-            note=f"SmartAccount {spec.account_ref.name} is gone or invalid: the cluster may stay "
-            "registered; deregister it in the Secure Workload UI"
-        )
+        return await _deregister_without_account(runtime, namespace, spec, status)
     account_spec = account.spec
     client_holder: list[cssm.CSSMClient] = []
 
@@ -494,6 +491,31 @@ async def deregister(
     if plan.revoke_token:
         outcome.revoked = await _revoke(runtime, client, namespace, name, uid, spec, status)
     return outcome
+
+
+async def _deregister_without_account(
+    runtime: Runtime,
+    namespace: str,
+    spec: SmartLicenseRegistrationSpec,
+    status: SmartLicenseRegistrationStatus,
+) -> DeletionOutcome:
+    """The SmartAccount is gone (e.g. its namespace is being deleted): what the cluster allows."""
+    gone = f"SmartAccount {spec.account_ref.name} is gone or invalid"
+    if spec.cluster.driver.type is not DriverType.API or spec.cluster.role.value == "Standby":
+        return DeletionOutcome(
+            note=f"{gone}: the cluster may stay registered; deregister it in the Secure "
+            "Workload UI and remove its product instance in CSSM"
+        )
+    driver, _ = await runtime.driver(namespace, spec, None, None)
+    try:
+        observation = observation_of(await driver.status())
+        plan = decide.deletion_plan(spec, status, observation, None)
+        if plan.deregister:
+            await driver.deregister()
+    finally:
+        await driver.aclose()
+    revoke = "; an issued token could not be revoked" if plan.revoke_token else ""
+    return DeletionOutcome(deregistered=plan.deregister, note=f"{gone}{revoke}")
 
 
 async def _deregister_cluster(

@@ -231,18 +231,19 @@ class Runtime:
         self,
         namespace: str,
         spec: SmartLicenseRegistrationSpec,
-        account: SmartAccountSpec,
+        account: SmartAccountSpec | None,
         cssm: CSSMClient | None,
     ) -> tuple[ProductDriver, str]:
         """A product driver for the registration's cluster, and its credentials' version.
 
         The caller closes it. The Manual driver sees the cluster through the account's CSSM
-        client; the Api driver signs its calls with the key from the driver's Secret.
+        client (both required); the Api driver signs its calls with the key from the driver's
+        Secret and needs neither.
         """
         driver = spec.cluster.driver
         if driver.type is DriverType.MANUAL:
-            if cssm is None:
-                raise ValueError("the Manual driver sees the cluster through a CSSM client")
+            if cssm is None or account is None:
+                raise ValueError("the Manual driver sees the cluster through its account at CSSM")
             mode = (
                 RegistrationMode.ON_PREM
                 if account.server.type is ServerType.ON_PREM
