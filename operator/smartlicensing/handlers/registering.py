@@ -47,13 +47,15 @@ from smartlicensing.reconcile import backoff
 from smartlicensing.reconcile import registration as decide
 from smartlicensing.reconcile.account import AccountView
 from smartlicensing.reconcile.attempts import Due, Failure
+from smartlicensing.reconcile.conditions import is_true
 from smartlicensing.reconcile.validation import describe, parse_spec
 
 logger = logging.getLogger(__name__)
 
 KIND = "SmartLicenseRegistration"
 
-#: How the Manual driver's looks at CSSM are spaced while a person has not registered yet.
+#: Looks at CSSM for a manual registration are spaced by the backoff without jitter: they are
+#: few, and a person reading nextAttemptTime should see a round number.
 _NO_JITTER = 0.0
 
 
@@ -183,10 +185,7 @@ class RegistrationPass:
     ) -> Failure | None:
         sync_due = self.due in (Due.SCHEDULE, Due.REQUESTED)
         is_api = spec.cluster.driver.type is DriverType.API
-        registered = any(
-            cond.type == c.REGISTERED and cond.status.value == "True"
-            for cond in self.status.conditions
-        )
+        registered = is_true(self.status.conditions, c.REGISTERED)
 
         # The daily sync of a registered cluster: one call, whose answer is the new state.
         if sync_due and is_api and registered and not spec.suspend:
