@@ -54,10 +54,13 @@ def install(registry: kopf.OperatorRegistry, settings: OperatorSettings) -> None
     def first_check(**_: Any) -> float:
         return settings.first_check_spread * schedule.weyl_spread(next(spread))
 
+    # What registrations know of their account, without a call: Ready, server, license table.
     kopf.index(*SMART_ACCOUNTS, **on)(account_index)
+    # Found at start-up, applied, or changed: a sync if status or the change asks for one.
     kopf.on.resume(*SMART_ACCOUNTS, id="account-resume", **on)(account_changed)
     kopf.on.create(*SMART_ACCOUNTS, id="account-create", **on)(account_changed)
     kopf.on.update(*SMART_ACCOUNTS, id="account-update", **on)(account_changed)
+    # Every timer_interval: the daily sync and retries, by the timetable in status.
     kopf.timer(
         *SMART_ACCOUNTS,
         id="account-timer",
@@ -65,6 +68,7 @@ def install(registry: kopf.OperatorRegistry, settings: OperatorSettings) -> None
         initial_delay=first_check,
         **on,
     )(account_tick)
+    # Deleted: nothing at CSSM is the account's; its client is closed.
     kopf.on.delete(*SMART_ACCOUNTS, id="account-delete", optional=True, **on)(account_deleted)
 
 
