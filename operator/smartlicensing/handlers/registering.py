@@ -25,7 +25,10 @@ from smartlicensing.api import conditions as c
 from smartlicensing.api.meta import API_VERSION, DriverType, TokenSecretReference
 from smartlicensing.api.registration import (
     AuthorizationState,
+    ClusterRole,
+    ExportControl,
     LicenseUsage,
+    RegistrationDeletionPolicy,
     SmartLicenseRegistrationSpec,
     SmartLicenseRegistrationStatus,
     TokenStatus,
@@ -40,7 +43,13 @@ from smartlicensing.handlers.failures import (
 from smartlicensing.handlers.runtime import Runtime
 from smartlicensing.handlers.status import write_status
 from smartlicensing.handlers.timetable import status_for_decision
-from smartlicensing.product import ClusterStatus, ProductDriver, SecretInput, SecretKeyRef
+from smartlicensing.product import (
+    ClusterStatus,
+    Observer,
+    ProductDriver,
+    SecretInput,
+    SecretKeyRef,
+)
 from smartlicensing.product import RegistrationState as ClusterRegistration
 from smartlicensing.product import errors as product_errors
 from smartlicensing.reconcile import backoff
@@ -62,7 +71,7 @@ _NO_JITTER = 0.0
 def observation_of(status: ClusterStatus) -> decide.ClusterObservation:
     """The driver's view of the cluster in the words of ``reconcile``."""
     return decide.ClusterObservation(
-        by_cluster=status.observed_by.value == "Cluster",
+        by_cluster=status.observed_by is Observer.CLUSTER,
         registered=status.registration is not ClusterRegistration.UNREGISTERED,
         failed=status.registration is ClusterRegistration.FAILED,
         smart_account=status.smart_account,
@@ -313,7 +322,7 @@ class RegistrationPass:
             found = await client.create_token(
                 description,
                 issue.expires_after_days,
-                export_controlled=issue.export_controlled.value == "Allowed",
+                export_controlled=issue.export_controlled is ExportControl.ALLOWED,
             )
         secret_name = decide.token_secret_name(self.name)
         owner = kube.Owner(API_VERSION, KIND, self.name, self.uid)
@@ -455,7 +464,7 @@ async def deregister(
     spec, problems = parse_spec(SmartLicenseRegistrationSpec, body.spec)
     if spec is None:
         return DeletionOutcome(note=f"the spec is invalid ({describe(problems)}); nothing done")
-    if spec.deletion_policy.value == "Orphan":
+    if spec.deletion_policy is RegistrationDeletionPolicy.ORPHAN:
         return DeletionOutcome(note="deletionPolicy Orphan: the registration is left as it is")
     status = SmartLicenseRegistrationStatus.model_validate(body.status or {})
 
@@ -473,7 +482,7 @@ async def deregister(
 
     outcome = DeletionOutcome()
     manual = spec.cluster.driver.type is DriverType.MANUAL
-    if spec.cluster.role.value != "Standby":
+    if spec.cluster.role is not ClusterRole.STANDBY:
         driver, _ = await runtime.driver(
             namespace, spec, account_spec, await client() if manual else None
         )
@@ -500,7 +509,7 @@ async def _deregister_without_account(
 ) -> DeletionOutcome:
     """The SmartAccount is gone (e.g. its namespace is being deleted): what the cluster allows."""
     gone = f"SmartAccount {spec.account_ref.name} is gone or invalid"
-    if spec.cluster.driver.type is not DriverType.API or spec.cluster.role.value == "Standby":
+    if spec.cluster.driver.type is not DriverType.API or spec.cluster.role is ClusterRole.STANDBY:
         return DeletionOutcome(
             note=f"{gone}: the cluster may stay registered; deregister it in the Secure "
             "Workload UI and remove its product instance in CSSM"

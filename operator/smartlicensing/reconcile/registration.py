@@ -35,6 +35,7 @@ from smartlicensing.api.registration import (
     ClusterRole,
     LicenseUsage,
     Registration,
+    RegistrationDeletionPolicy,
     RegistrationState,
     SmartLicenseRegistrationSpec,
     SmartLicenseRegistrationStatus,
@@ -302,7 +303,7 @@ def deletion_plan(
     one that status recorded as registered) and revokes the token if the operator issued one
     (looked up by its description when status lost track of it).
     """
-    if spec.deletion_policy.value == "Orphan":
+    if spec.deletion_policy is RegistrationDeletionPolicy.ORPHAN:
         return DeletionPlan(deregister=False, revoke_token=False)
     if observation is None or not observation.registered:
         ours = False
