@@ -427,12 +427,7 @@ async def registration_fingerprint(
         driver_secret = _driver_secret(spec)
         if driver_secret is not None:
             names.append(driver_secret)
-    versions: dict[str, str] = {}
-    for name in names:
-        try:
-            versions[name] = await kube.secret_version(runtime.secrets, namespace, name)
-        except kube.SecretError:
-            versions[name] = "unreadable"
+    versions = await runtime.secret_versions(namespace, names)
     return backoff.inputs_fingerprint(generation, versions)
 
 

@@ -16,7 +16,6 @@ by kopf, so that one timetable governs every call; permanent ones stop kopf with
 
 from __future__ import annotations
 
-import itertools
 import logging
 from collections.abc import Mapping
 from datetime import timedelta
@@ -46,12 +45,13 @@ from smartlicensing.handlers.registering import (
 )
 from smartlicensing.handlers.runtime import Runtime
 from smartlicensing.handlers.timetable import (
+    first_check_delay,
     requested_sync_time,
     runtime_of,
     status_for_decision,
 )
 from smartlicensing.product import errors as product_errors
-from smartlicensing.reconcile import backoff, schedule
+from smartlicensing.reconcile import backoff
 from smartlicensing.reconcile import registration as decide
 from smartlicensing.reconcile.attempts import Due, Failure, why_due
 from smartlicensing.reconcile.validation import parse_spec
@@ -64,11 +64,7 @@ REGISTRATIONS = (GROUP, VERSION, "smartlicenseregistrations")
 def install(registry: kopf.OperatorRegistry, settings: OperatorSettings) -> None:
     """Register the SmartLicenseRegistration handlers in ``registry``."""
     on: dict[str, Any] = {"registry": registry}
-    spread = itertools.count(1)
-
-    def first_check(**_: Any) -> float:
-        return settings.first_check_spread * schedule.weyl_spread(next(spread))
-
+    first_check = first_check_delay(settings)
     # Found at start-up: a pass only if status says something is due (a restart costs nothing).
     kopf.on.resume(*REGISTRATIONS, id="registration-resume", **on)(registration_changed)
     # Applied: token, cluster state, register (or refuse, or wait for the account or a person).

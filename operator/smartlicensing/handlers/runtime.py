@@ -33,7 +33,14 @@ from smartlicensing.cssm import (
     CSSMEndpoint,
     RateLimits,
 )
-from smartlicensing.kube import SecretsAPI, core_v1_api, key_of, read_secret_versioned
+from smartlicensing.kube import (
+    SecretError,
+    SecretsAPI,
+    core_v1_api,
+    key_of,
+    read_secret_versioned,
+    secret_version,
+)
 from smartlicensing.observability.metrics import METRICS, Metrics
 from smartlicensing.product import ProductDriver, RegistrationMode
 from smartlicensing.product.api_driver import ApiCredentials, ApiDriver, DriverPolicy
@@ -137,6 +144,19 @@ class Runtime:
             return False
         self.stalled_checked[uid] = now
         return True
+
+    async def secret_versions(self, namespace: str, names: list[str]) -> dict[str, str]:
+        """The ``resourceVersion`` of each named Secret ("" when absent, "unreadable" on error).
+
+        What a permanent failure's fingerprint is made of: versions, never contents.
+        """
+        versions: dict[str, str] = {}
+        for name in names:
+            try:
+                versions[name] = await secret_version(self.secrets, namespace, name)
+            except SecretError:
+                versions[name] = "unreadable"
+        return versions
 
     # --- CSSM ---------------------------------------------------------------------------
 
