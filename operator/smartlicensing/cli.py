@@ -114,7 +114,6 @@ def run(
     from pydantic import ValidationError
 
     from smartlicensing.config import OperatorSettings
-    from smartlicensing.handlers.operator import run_operator
     from smartlicensing.observability.logs import configure_logging
 
     if namespace and all_namespaces:
@@ -129,6 +128,9 @@ def run(
         )
         raise typer.BadParameter(f"invalid settings: {problems}") from None
     configure_logging(settings.log_format, settings.log_level)
+    # Imported only now: importing the handlers reads the environment's settings again.
+    from smartlicensing.handlers.operator import run_operator
+
     asyncio.run(
         run_operator(
             settings=settings,
