@@ -593,6 +593,7 @@ class Store:
                     CAUSE_INVALID, "metadata.finalizers", "Invalid value: must be a list of strings"
                 )
             )
+        errors.extend(_owner_reference_errors(rtype, metadata.get("ownerReferences")))
         return errors
 
     def _normalise_builtin(
@@ -882,3 +883,61 @@ class Store:
         else:
             updated["metadata"].pop("ownerReferences", None)
         self._commit(rtype, MODIFIED, updated, obj)
+
+
+_OWNER_REFERENCE_FIELDS = (
+    ("apiVersion", "version must not be empty"),
+    ("kind", "kind must not be empty"),
+    ("name", "name must not be empty"),
+    ("uid", "uid must not be empty"),
+)
+
+
+def _owner_reference_errors(rtype: ResourceType, references: Any) -> list[FieldError]:
+    """Kubernetes' checks of ``metadata.ownerReferences``.
+
+    A reference that is not an object, or a field of the wrong type, cannot be decoded (400, as
+    the API server's decoder answers); a missing field is a 422 cause. Garbage collection reads
+    every stored object's references, so one malformed list must never be stored.
+    """
+    if references is None:
+        return []
+    if not isinstance(references, list) or not all(isinstance(r, dict) for r in references):
+        raise bad_request(
+            f"{rtype.kind} in version {json.dumps(rtype.version)} cannot be handled as a "
+            f"{rtype.kind}: metadata.ownerReferences must be a list of objects"
+        )
+    errors = []
+    for reference in references:
+        for key, message in _OWNER_REFERENCE_FIELDS:
+            value = reference.get(key, "")
+            if not isinstance(value, str):
+                raise bad_request(
+                    f"{rtype.kind} in version {json.dumps(rtype.version)} cannot be handled as "
+                    f"a {rtype.kind}: metadata.ownerReferences.{key} must be a string"
+                )
+            if not value:
+                errors.append(
+                    FieldError(
+                        CAUSE_INVALID,
+                        f"metadata.ownerReferences.{key}",
+                        f'Invalid value: "": {message}',
+                    )
+                )
+        for flag in ("controller", "blockOwnerDeletion"):
+            if not isinstance(reference.get(flag, False), bool):
+                raise bad_request(
+                    f"{rtype.kind} in version {json.dumps(rtype.version)} cannot be handled as "
+                    f"a {rtype.kind}: metadata.ownerReferences.{flag} must be true or false"
+                )
+    controllers = [r for r in references if r.get("controller") is True]
+    if len(controllers) > 1:
+        errors.append(
+            FieldError(
+                CAUSE_INVALID,
+                "metadata.ownerReferences",
+                f"Invalid value: {json.dumps(controllers)}: Only one reference can have "
+                "Controller set to true.",
+            )
+        )
+    return errors
