@@ -25,6 +25,23 @@ def test_create_with_generate_name_gets_a_unique_suffixed_name(raw: RawAPI, widg
     assert all(name.startswith("gen-") and len(name) == len("gen-") + 5 for name in names)
 
 
+@pytest.mark.parametrize(
+    "prefix", [pytest.param(5, id="number"), pytest.param(["gen-"], id="list")]
+)
+def test_generate_name_that_is_not_a_string_is_a_bad_request(
+    raw: RawAPI, widgets: str, prefix: Any
+) -> None:
+    """metadata.generateName is a string; anything else cannot be decoded (400, not a 500)."""
+    body = widget("")
+    body["metadata"] = {"generateName": prefix}
+
+    answer = raw("POST", widgets, body)
+
+    assert answer.status == 400, answer.body
+    assert answer.body["reason"] == "BadRequest"
+    assert "generateName" in answer.body["message"]
+
+
 def test_create_of_an_existing_name_is_409_already_exists(raw: RawAPI, widgets: str) -> None:
     """A second POST with the same name answers 409 with reason AlreadyExists."""
     assert raw("POST", widgets, widget("twin")).status == 201

@@ -227,6 +227,11 @@ class Store:
         self._check_namespace(rtype, namespace, metadata)
         if not metadata.get("name"):
             prefix = metadata.get("generateName")
+            if prefix is not None and not isinstance(prefix, str):
+                raise bad_request(
+                    f"{rtype.kind} in version {json.dumps(rtype.version)} cannot be handled as a "
+                    f"{rtype.kind}: metadata.generateName must be a string"
+                )
             if not prefix:
                 raise invalid(
                     rtype.kind,
