@@ -266,3 +266,38 @@ def test_protobuf_bodies_are_refused_with_415(raw: RawAPI, namespace: str, kube_
 
     assert answer.status == 415
     assert "protobuf" in answer.body["message"]
+
+
+@pytest.mark.parametrize(
+    "operation",
+    [
+        pytest.param({"op": "test", "path": "/data/token", "value": "eA=="}, id="test-fails"),
+        pytest.param({"op": "remove", "path": "/data/token/deeper"}, id="path-into-a-string"),
+        pytest.param({"op": "remove", "path": "/nothing/here"}, id="missing-path"),
+        pytest.param({"op": "move", "from": "/absent", "path": "/x"}, id="missing-from"),
+    ],
+)
+def test_failed_json_patch_never_quotes_the_object(
+    raw: RawAPI, namespace: str, operation: dict[str, Any]
+) -> None:
+    """A failed JSON patch is a 422 naming the operation; a Secret's data stays out of it."""
+    secret_value = "never-in-an-error-7Zq"
+    secrets = f"/api/v1/namespaces/{namespace}/secrets"
+    encoded = base64.b64encode(secret_value.encode()).decode()
+    raw(
+        "POST",
+        secrets,
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "s"},
+            "data": {"token": encoded},
+        },
+    )
+
+    answer = raw("PATCH", f"{secrets}/s", [operation], content_type=JSON_PATCH)
+
+    assert answer.status == 422, answer.body
+    assert answer.body["kind"] == "Status"
+    assert encoded not in answer.body["message"]
+    assert secret_value not in answer.body["message"]
