@@ -7,6 +7,7 @@ These calls are never faulted, rate-limited or logged, so a test can always reac
 from __future__ import annotations
 
 import json
+import math
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -14,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from smartlicensing.testing.sim import choices
 from smartlicensing.testing.sim.faults import FaultSpecError
 from smartlicensing.testing.sim.world import rfc3339
 from smartlicensing.testing.sim.worldfile import WorldFileError, parse_world
@@ -29,6 +31,15 @@ _CLUSTER_FIELDS: dict[str, type] = {
     "offline": bool,
 }
 _ROLES = ("Standalone", "FederationLeader", "FederationFollower", "Standby")
+
+
+def _duration_part(value: object) -> bool:
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and value >= 0
+    )
 
 
 def _bad(message: str, status: int = 400) -> JSONResponse:
@@ -69,11 +80,19 @@ def routes(sim: Simulator) -> list[BaseRoute]:
         try:
             body = await _json_object(request)
             amount = {k: body.get(k, 0) for k in ("seconds", "minutes", "hours", "days")}
-            if not all(isinstance(v, int | float) and v >= 0 for v in amount.values()):
+            if not all(_duration_part(v) for v in amount.values()):
                 raise FaultSpecError("seconds, minutes, hours and days must be numbers >= 0")
+            try:
+                step = timedelta(**amount)
+            except OverflowError:
+                step = timedelta.max
+            if step > choices.CLOCK_ADVANCE_MAX:
+                raise FaultSpecError(
+                    f"one advance moves the clock at most {choices.CLOCK_ADVANCE_MAX.days} days"
+                )
         except FaultSpecError as error:
             return _bad(str(error))
-        sim.clock.advance(timedelta(**amount))
+        sim.clock.advance(step)
         return JSONResponse({"now": rfc3339(sim.clock.now())})
 
     async def get_cluster(request: Request) -> Response:

@@ -45,6 +45,9 @@ AUTHORIZATION_LIFETIME: Final = timedelta(days=90)  # [C] 90 days without contac
 REGISTRATION_RENEWAL: Final = timedelta(days=180)  # [C] ID certificate renewal
 REGISTRATION_LIFETIME: Final = timedelta(days=365)  # [C] ID certificate validity
 EVALUATION_PERIOD: Final = timedelta(days=90)  # [C] counts down only while in use
+CLOCK_ADVANCE_MAX: Final = timedelta(days=3660)
+"""[N] One call of the control API moves the clock at most ten years: every due sync runs on
+the way, so an unbounded step would hold the simulator for as long as it takes."""
 TOKEN_MIN_DAYS: Final = 1  # [N] documented bounds of expiresAfterDays
 TOKEN_MAX_DAYS: Final = 365
 TOKEN_DESCRIPTION_MAX: Final = 100
