@@ -15,6 +15,7 @@ from sim.harness import (
     EAST,
     LAB,
     LEGACY,
+    LICENSES,
     TOKENS,
     WORLD_FILE,
     Driver,
@@ -69,6 +70,33 @@ class TestWorld:
     def test_invalid_world_files_say_what_is_wrong(self, text: str, needle: str) -> None:
         with pytest.raises(WorldFileError, match=needle):
             parse_world(text)
+
+    async def test_a_license_expiry_without_offset_is_utc(
+        self, http: httpx.AsyncClient, sim: Simulator
+    ) -> None:
+        """A naive ``expires`` is read like ``clock.start`` rather than breaking license reads."""
+        text = WORLD_FILE.read_text().replace(
+            "Secure Workload PLR: 10",
+            'Secure Workload PLR: {quantity: 10, expires: "2026-12-04T08:00:00"}',
+        )
+        sim.load(parse_world(text))
+        driver = Driver(sim, http)
+        query = {"virtualAccounts": ["Datacenter-East"], "limit": 50, "offset": 0}
+
+        before = await driver.cssm_ok("POST", LICENSES, query)
+        sim.clock.advance(days=1)
+        await driver.oauth()  # the first access token expired on the way
+        after = await driver.cssm_ok("POST", LICENSES, query)
+
+        def plr(payload: dict[str, Any]) -> int:
+            return next(
+                int(item["quantity"])
+                for item in payload["licenses"]
+                if item["license"] == "Secure Workload PLR"
+            )
+
+        assert plr(before) == 10
+        assert plr(after) == 0
 
     async def test_invalid_world_upload_is_400_and_keeps_the_old_world(
         self, http: httpx.AsyncClient, sim: Simulator

@@ -8,7 +8,7 @@ typo in a demo world fails at load time rather than as a puzzling 404 later.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 import yaml
@@ -29,7 +29,15 @@ class _Model(BaseModel):
 class LicensePool(_Model):
     quantity: Annotated[int, Field(ge=0)]
     expires: datetime | None = None
-    """After this instant the pool counts as zero: expired licenses are out of compliance."""
+    """After this instant the pool counts as zero: expired licenses are out of compliance.
+    Without a UTC offset it is read as UTC, like ``clock.start``."""
+
+    @field_validator("expires")
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
 
 
 class VirtualAccountSpec(_Model):
