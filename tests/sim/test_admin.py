@@ -71,6 +71,54 @@ class TestWorld:
         with pytest.raises(WorldFileError, match=needle):
             parse_world(text)
 
+    @pytest.mark.parametrize(
+        ("text", "needle"),
+        [
+            (
+                f"clusters:\n- {{uuid: {EAST}, name: a, apiKey: k, apiSecret: {'s' * 40}}}\n"
+                f"- {{uuid: {EAST.upper()}, name: b, apiKey: k, apiSecret: {'s' * 40}}}\n",
+                f"clusters: uuid '{EAST}' appears more than once",
+            ),
+            (
+                "cloud: {apiClients: [{clientId: a, clientSecret: x}, "
+                "{clientId: a, clientSecret: y}]}\n",
+                "cloud.apiClients: clientId 'a' appears more than once",
+            ),
+            (
+                "cloud: {accounts: [{domain: d}, {domain: d}]}\n",
+                "cloud.accounts: domain 'd' appears more than once",
+            ),
+            (
+                "cloud: {accounts: [{domain: d, virtualAccounts: [{name: v}, {name: v}]}]}\n",
+                "cloud.accounts.0.virtualAccounts: name 'v' appears more than once",
+            ),
+            (
+                "cloud: {accounts: [{domain: d, virtualAccounts: "
+                "[{name: v, default: true}, {name: w, default: true}]}]}\n",
+                "cloud.accounts.0.virtualAccounts: only one may be the default",
+            ),
+            (
+                "onPrem: [{host: ssm.local}, {host: SSM.local}]\n",
+                "onPrem: host 'ssm.local' appears more than once",
+            ),
+        ],
+        ids=[
+            "cluster-uuid",
+            "client-id",
+            "account-domain",
+            "virtual-account-name",
+            "two-defaults",
+            "on-prem-host",
+        ],
+    )
+    def test_duplicates_in_a_world_file_are_named(self, text: str, needle: str) -> None:
+        """A second entry with the same key would silently replace the first one."""
+        with pytest.raises(WorldFileError) as caught:
+            parse_world(text)
+
+        assert needle in str(caught.value)
+        assert "Value error" not in str(caught.value)
+
     async def test_a_license_expiry_without_offset_is_utc(
         self, http: httpx.AsyncClient, sim: Simulator
     ) -> None:
