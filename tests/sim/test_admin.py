@@ -4,6 +4,7 @@ and the promise that no secret reaches the call log."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -145,6 +146,13 @@ class TestWorld:
 
         assert plr(before) == 10
         assert plr(after) == 0
+
+    def test_a_world_file_that_is_not_utf8_is_a_world_file_error(self, tmp_path: Path) -> None:
+        path = tmp_path / "world.yaml"
+        path.write_bytes(b"seed: 1\nclusters: []\n# \xff\xfe\n")
+
+        with pytest.raises(WorldFileError, match="not UTF-8 text"):
+            Simulator.from_file(path)
 
     async def test_invalid_world_upload_is_400_and_keeps_the_old_world(
         self, http: httpx.AsyncClient, sim: Simulator

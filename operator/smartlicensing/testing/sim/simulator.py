@@ -33,7 +33,7 @@ from smartlicensing.testing.sim import admin, cluster_routes, cssm_routes
 from smartlicensing.testing.sim.calls import CallLog, mask_body, mask_headers, mask_query, mask_text
 from smartlicensing.testing.sim.faults import FaultTable, TokenBucket
 from smartlicensing.testing.sim.world import World, rfc3339
-from smartlicensing.testing.sim.worldfile import WorldSpec, parse_world
+from smartlicensing.testing.sim.worldfile import WorldFileError, WorldSpec, parse_world
 
 _CLUSTER_PATH = re.compile(r"^/clusters/([0-9a-fA-F-]+)/")
 
@@ -94,7 +94,14 @@ class Simulator:
 
     @classmethod
     def from_file(cls, path: str | Path, **options: Any) -> Simulator:
-        return cls(parse_world(Path(path).read_text()), **options)
+        raw = Path(path).read_bytes()
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise WorldFileError(
+                f"the world file is not UTF-8 text (byte {error.start} cannot be decoded)"
+            ) from None
+        return cls(parse_world(text), **options)
 
     def load(self, spec: WorldSpec, *, seed: int | None = None) -> None:
         """Replace the world; faults, rate limit and the call log stay as they are."""
