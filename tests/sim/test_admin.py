@@ -317,6 +317,35 @@ class TestCallLog:
         assert "***" in log
         assert '{\\"type\\":\\"Specific\\"}' in log  # what is not secret stays readable
 
+    @pytest.mark.parametrize(
+        ("path", "content_type", "body"),
+        [
+            (
+                "/backend/oauth/token",
+                "text/plain",
+                '{"grant_type": "client_credentials", "client_secret": "%s"}',
+            ),
+            ("/backend/oauth/token", "application/json", '{"client_secret": "%s", "grant'),
+            ("/oauth2/default/v1/token", "text/plain", "grant_type=x&client_secret=%s"),
+            ("/oauth2/default/v1/token", "application/octet-stream", "client%%5Fsecret=%s"),
+        ],
+        ids=["json-as-text", "malformed-json", "form-as-text", "encoded-form-name"],
+    )
+    async def test_unknown_secrets_are_masked_whatever_the_content_type(
+        self, http: httpx.AsyncClient, path: str, content_type: str, body: str
+    ) -> None:
+        """A wrong secret is one the world does not know; it is masked by its field name."""
+        unknown = "not-known-to-the-world-4Rk"
+        await http.post(
+            path, content=(body % unknown).encode(), headers={"Content-Type": content_type}
+        )
+
+        logged = (await http.get("/_sim/calls")).json()["calls"][-1]
+
+        assert unknown not in json.dumps(logged)
+        assert "client_secret" in logged["body"]
+        assert "***" in logged["body"]
+
     async def test_reset_the_log_keeps_counting(self, drv: Driver) -> None:
         await drv.oauth()
         assert (await drv.http.delete("/_sim/calls")).status_code == 204
