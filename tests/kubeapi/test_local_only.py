@@ -117,3 +117,18 @@ def test_malformed_bodies_are_400_not_server_errors() -> None:
         assert [answer.status_code for answer in answers] == [400, 400, 400, 415, 400, 400]
         assert all(answer.json()["kind"] == "Status" for answer in answers)
         assert http.get(f"{config_maps}/solid").status_code == 200
+
+
+def test_a_body_over_the_limit_is_413_and_the_server_carries_on() -> None:
+    import httpx
+
+    with LocalKubeAPI() as api, httpx.Client(base_url=api.url) as http:
+        config_maps = "/api/v1/namespaces/default/configmaps"
+        huge = {"metadata": {"name": "huge"}, "data": {"k": "x" * (9 * 1024 * 1024)}}
+
+        answer = http.post(config_maps, json=huge)
+
+        assert answer.status_code == 413
+        assert answer.json()["reason"] == "RequestEntityTooLarge"
+        assert "limit is" in answer.json()["message"]
+        assert http.post(config_maps, json={"metadata": {"name": "small"}}).status_code == 201

@@ -26,6 +26,7 @@ from smartlicensing.testing.kubeapi.errors import (
     REASON_METHOD_NOT_ALLOWED,
     REASON_NOT_ACCEPTABLE,
     REASON_NOT_FOUND,
+    REASON_REQUEST_ENTITY_TOO_LARGE,
     REASON_UNSUPPORTED_MEDIA_TYPE,
     StatusError,
     bad_request,
@@ -105,6 +106,14 @@ class KubeAPIApp:
             return await self._dispatch(request)
         except StatusError as error:
             return _error_response(error)
+        except web.HTTPRequestEntityTooLarge:
+            return _error_response(
+                StatusError(
+                    413,
+                    REASON_REQUEST_ENTITY_TOO_LARGE,
+                    f"Request entity too large: limit is {_MAX_BODY}",
+                )
+            )
         except (ConnectionResetError, asyncio.CancelledError):
             raise
         except Exception as error:
