@@ -132,3 +132,33 @@ def test_a_body_over_the_limit_is_413_and_the_server_carries_on() -> None:
         assert answer.json()["reason"] == "RequestEntityTooLarge"
         assert "limit is" in answer.json()["message"]
         assert http.post(config_maps, json={"metadata": {"name": "small"}}).status_code == 201
+
+
+def test_yaml_aliases_are_refused_so_an_alias_bomb_cannot_hold_the_server() -> None:
+    import httpx
+
+    levels = [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]" for i in range(1, 9)]
+    bomb = "\n".join(
+        [
+            "apiVersion: v1",
+            "kind: ConfigMap",
+            "metadata: {name: bomb}",
+            "a0: &a0 [x, x, x, x, x, x, x, x, x, x]",
+            *levels,
+            "data: {k: v}",
+        ]
+    )
+    with LocalKubeAPI() as api, httpx.Client(base_url=api.url, timeout=10) as http:
+        config_maps = "/api/v1/namespaces/default/configmaps"
+
+        answer = http.post(
+            config_maps, content=bomb.encode(), headers={"Content-Type": "application/yaml"}
+        )
+
+        assert answer.status_code == 400
+        assert "alias" in answer.json()["message"]
+        plain = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: plain}\ndata: {k: v}\n"
+        created = http.post(
+            config_maps, content=plain.encode(), headers={"Content-Type": "application/yaml"}
+        )
+        assert created.status_code == 201, created.text

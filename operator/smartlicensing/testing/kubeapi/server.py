@@ -64,6 +64,20 @@ def _json_response(body: Any, status: int = 200, warnings: list[str] | None = No
     return response
 
 
+class _AliasRefused(ValueError):
+    """A YAML body uses an alias."""
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    """YAML without aliases: a few hundred bytes of nested aliases expand to billions of nodes
+    once the object is copied or serialised, which would hold the server's only event loop."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            raise _AliasRefused("yaml: the request body uses an alias (*name); aliases are refused")
+        return super().compose_node(parent, index)
+
+
 def _error_response(error: StatusError) -> web.Response:
     return _json_response(error.status(), status=error.code)
 
@@ -381,8 +395,10 @@ class KubeAPIApp:
         raw = await request.read()
         try:
             if content_type.startswith(("application/yaml", "application/apply-patch+yaml")):
-                return yaml.safe_load(raw)
+                return yaml.load(raw, Loader=_NoAliasLoader)
             return json.loads(raw)
+        except _AliasRefused as error:
+            raise bad_request(str(error)) from None
         except (ValueError, yaml.YAMLError) as error:
             raise bad_request(f"the request body is not valid JSON: {error}") from None
 
