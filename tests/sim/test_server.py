@@ -177,3 +177,23 @@ class TestCommand:
         assert seen == {"host": "127.0.0.1", "port": 9999}
         assert "http://127.0.0.1:9999" in result.output
         assert "seed 4" in result.output
+
+
+def test_a_body_over_the_limit_is_413_without_being_kept(served: tuple[Simulator, str]) -> None:
+    """A request body over the limit is refused unread; the server answers the next call."""
+    sim, url = served
+    huge = b"grant_type=client_credentials&x=" + b"y" * (2 * 1024 * 1024)
+
+    with httpx.Client(base_url=url, timeout=10) as http:
+        answer = http.post(
+            "/oauth2/default/v1/token",
+            content=huge,
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        after = http.get("/_sim/clock")
+
+    assert answer.status_code == 413
+    assert "larger than" in answer.json()["statusMessage"]
+    assert after.status_code == 200
+    logged = sim.calls.entries()[-1]
+    assert (logged["status"], logged["body"]) == (413, "")

@@ -65,6 +65,9 @@ CALL_LOG_LIMIT: Final = 20_000
 BODY_LOG_LIMIT: Final = 2_000
 """Characters of a (masked) request body kept in the call log."""
 
+REQUEST_BODY_LIMIT: Final = 1024 * 1024
+"""[N] Larger request bodies are answered 413 unread: no call the operator makes comes near it."""
+
 AUTHORIZATION_CODE_MAX_BYTES: Final = 64 * 1024
 
 # --- Transport URLs -------------------------------------------------------------------------

@@ -29,7 +29,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import Message, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from smartlicensing.testing.sim import admin, cluster_routes, cssm_routes
+from smartlicensing.testing.sim import admin, choices, cluster_routes, cssm_routes
 from smartlicensing.testing.sim.calls import CallLog, mask_body, mask_headers, mask_query, mask_text
 from smartlicensing.testing.sim.faults import FaultTable, TokenBucket
 from smartlicensing.testing.sim.world import World, rfc3339
@@ -141,15 +141,34 @@ class Simulator:
             await self._routes(scope, receive, send)
             return
 
-        chunks = []
-        while True:
+        chunks, size = [], 0
+        while size <= choices.REQUEST_BODY_LIMIT:
             message = await receive()
             chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
             if not message.get("more_body"):
                 break
         body = b"".join(chunks)
 
         method, path = scope["method"], scope["path"]
+        if size > choices.REQUEST_BODY_LIMIT:
+            with self.lock:
+                self.calls.record(
+                    {
+                        "time": rfc3339(self.world.now),
+                        "method": method,
+                        "path": mask_text(path, self.world.secrets),
+                        "query": "",
+                        "cluster": None,
+                        "headers": {},
+                        "body": "",
+                        "fault": None,
+                        "status": 413,
+                    }
+                )
+            text = f"the request body is larger than {choices.REQUEST_BODY_LIMIT} bytes"
+            await _answer(send, 413, _failure(path, 413, text))
+            return
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         cluster = _CLUSTER_PATH.match(path)
         with self.lock:
