@@ -358,6 +358,43 @@ class TestCallLog:
         assert since == []
 
 
+class TestNumbersInQueries:
+    """Query numbers are ASCII digits; anything else is a 400 naming the parameter, not a 500
+    (``"²".isdigit()`` is true, ``int("²")`` fails) and not a silent default."""
+
+    @pytest.mark.parametrize(
+        "text", ["\u00b2", "-1", "abc"], ids=["superscript", "negative", "word"]
+    )
+    async def test_calls_since(self, http: httpx.AsyncClient, text: str) -> None:
+        answer = await http.get("/_sim/calls", params={"since": text})
+
+        assert answer.status_code == 400
+        assert "since" in answer.json()["error"]
+
+    @pytest.mark.parametrize(
+        "text", ["\u00b2", "-1", "abc"], ids=["superscript", "negative", "word"]
+    )
+    async def test_world_seed(self, http: httpx.AsyncClient, sim: Simulator, text: str) -> None:
+        before = sim.world
+
+        answer = await http.put(
+            "/_sim/world", params={"seed": text}, content=WORLD_FILE.read_bytes()
+        )
+
+        assert answer.status_code == 400
+        assert "seed" in answer.json()["error"]
+        assert sim.world is before
+
+    @pytest.mark.parametrize("text", ["\u00b2", "\u0663"], ids=["superscript", "arabic-indic"])
+    async def test_licenses_page_limit(self, drv: Driver, text: str) -> None:
+        answer = await drv.cssm(
+            "POST", LICENSES, {"virtualAccounts": ["Datacenter-East"], "limit": text}
+        )
+
+        assert answer.status_code == 400
+        assert "limit" in answer.json()["statusMessage"]
+
+
 class TestDeterminism:
     async def test_same_seed_same_tokens_other_seed_other_tokens(self) -> None:
         def first_token(seed: int) -> str:

@@ -33,6 +33,11 @@ _CLUSTER_FIELDS: dict[str, type] = {
 _ROLES = ("Standalone", "FederationLeader", "FederationFollower", "Standby")
 
 
+def _decimal(text: str) -> bool:
+    """ASCII digits only: ``str.isdigit`` also accepts superscripts, which ``int`` refuses."""
+    return text.isascii() and text.isdigit()
+
+
 def _duration_part(value: object) -> bool:
     return (
         isinstance(value, int | float)
@@ -65,11 +70,13 @@ def routes(sim: Simulator) -> list[BaseRoute]:
     async def put_world(request: Request) -> Response:
         text = (await request.body()).decode(errors="replace")
         seed = request.query_params.get("seed")
+        if seed is not None and not _decimal(seed):
+            return _bad("seed must be a non-negative integer")
         try:
             spec = parse_world(text)
         except WorldFileError as error:
             return _bad(str(error))
-        sim.load(spec, seed=int(seed) if seed and seed.isdigit() else None)
+        sim.load(spec, seed=int(seed) if seed is not None else None)
         with sim.lock:
             return JSONResponse(sim.summary())
 
@@ -169,8 +176,10 @@ def routes(sim: Simulator) -> list[BaseRoute]:
 
     async def get_calls(request: Request) -> Response:
         since = request.query_params.get("since", "0")
+        if not _decimal(since):
+            return _bad("since must be a non-negative integer (a call's seq)")
         with sim.lock:
-            entries = sim.calls.entries(int(since) if since.isdigit() else 0)
+            entries = sim.calls.entries(int(since))
         return JSONResponse({"calls": entries})
 
     async def clear_calls(request: Request) -> Response:
