@@ -163,8 +163,21 @@ def routes(sim: Simulator) -> list[BaseRoute]:
         try:
             body = await _json_object(request)
             rate, burst = body.get("rate"), body.get("burst", 1)
-            if not isinstance(rate, int | float) or not isinstance(burst, int):
-                raise FaultSpecError("rate (per second) must be a number and burst an integer")
+            if (
+                not _duration_part(rate)
+                or not isinstance(burst, int)
+                or isinstance(burst, bool)
+                or not 1 <= burst <= choices.RATE_LIMIT_MAX_BURST
+            ):
+                raise FaultSpecError(
+                    "rate (per second) must be a finite number and burst an integer from 1 to "
+                    f"{choices.RATE_LIMIT_MAX_BURST}"
+                )
+            if rate < choices.RATE_LIMIT_MIN_RATE:
+                raise FaultSpecError(
+                    f"rate must be at least {choices.RATE_LIMIT_MIN_RATE} per second "
+                    "(a slower one would ask clients to wait for years)"
+                )
             sim.set_rate_limit(float(rate), burst)
         except FaultSpecError as error:
             return _bad(str(error))

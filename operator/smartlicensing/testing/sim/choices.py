@@ -65,6 +65,10 @@ CALL_LOG_LIMIT: Final = 20_000
 BODY_LOG_LIMIT: Final = 2_000
 """Characters of a (masked) request body kept in the call log."""
 
+RATE_LIMIT_MIN_RATE: Final = 0.001
+RATE_LIMIT_MAX_BURST: Final = 1_000_000
+"""[N] Bounds of ``PUT /_sim/rate-limit``: a Retry-After stays under about 17 minutes."""
+
 REQUEST_BODY_LIMIT: Final = 1024 * 1024
 """[N] Larger request bodies are answered 413 unread: no call the operator makes comes near it."""
 
