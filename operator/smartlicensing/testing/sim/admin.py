@@ -162,7 +162,8 @@ def routes(sim: Simulator) -> list[BaseRoute]:
     async def put_rate_limit(request: Request) -> Response:
         try:
             body = await _json_object(request)
-            rate, burst = body.get("rate"), body.get("burst", 1)
+            rate: Any = body.get("rate")
+            burst = body.get("burst", 1)
             if (
                 not _duration_part(rate)
                 or not isinstance(burst, int)
