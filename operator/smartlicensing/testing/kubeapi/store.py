@@ -41,6 +41,7 @@ from smartlicensing.testing.kubeapi.errors import (
     CAUSE_FORBIDDEN,
     CAUSE_INVALID,
     CAUSE_REQUIRED,
+    CAUSE_TOO_LONG,
     REASON_FORBIDDEN,
     STALE_OBJECT,
     FieldError,
@@ -80,6 +81,13 @@ FOREGROUND_FINALIZER = "foregroundDeletion"
 
 _SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_QUALIFIED_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
+_QUALIFIED_NAME_RULE = (
+    "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an "
+    "alphanumeric character (regex used for validation is "
+    "'([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')"
+)
+_ANNOTATIONS_MAX_BYTES = 256 * 1024
 _GENERATE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 _VOLATILE_METADATA = ("resourceVersion", "managedFields")
 
@@ -598,6 +606,20 @@ class Store:
                     CAUSE_INVALID, "metadata.finalizers", "Invalid value: must be a list of strings"
                 )
             )
+        labels = metadata.get("labels")
+        if isinstance(labels, dict) and all(isinstance(v, str) for v in labels.values()):
+            errors.extend(_label_errors(labels))
+        annotations = metadata.get("annotations")
+        if isinstance(annotations, dict) and all(isinstance(v, str) for v in annotations.values()):
+            size = sum(len(k.encode()) + len(v.encode()) for k, v in annotations.items())
+            if size > _ANNOTATIONS_MAX_BYTES:
+                errors.append(
+                    FieldError(
+                        CAUSE_TOO_LONG,
+                        "metadata.annotations",
+                        f"Too long: must have at most {_ANNOTATIONS_MAX_BYTES} bytes",
+                    )
+                )
         errors.extend(_owner_reference_errors(rtype, metadata.get("ownerReferences")))
         return errors
 
@@ -945,4 +967,40 @@ def _owner_reference_errors(rtype: ResourceType, references: Any) -> list[FieldE
                 "Controller set to true.",
             )
         )
+    return errors
+
+
+def _label_errors(labels: dict[str, str]) -> list[FieldError]:
+    """Kubernetes' label rules: a key is an optional DNS-subdomain prefix and ``/`` and a name
+    of at most 63 characters; a value is empty or such a name."""
+    errors = []
+    for key, value in labels.items():
+        prefix, slash, name = key.rpartition("/")
+        if slash and (not prefix or len(prefix) > 253 or not _SUBDOMAIN.match(prefix)):
+            errors.append(
+                FieldError(
+                    CAUSE_INVALID,
+                    "metadata.labels",
+                    f"Invalid value: {json.dumps(key)}: prefix part must be a lowercase RFC 1123 "
+                    "subdomain",
+                )
+            )
+        if not name or len(name) > 63 or not _QUALIFIED_NAME.match(name):
+            errors.append(
+                FieldError(
+                    CAUSE_INVALID,
+                    "metadata.labels",
+                    f"Invalid value: {json.dumps(key)}: name part {_QUALIFIED_NAME_RULE}, "
+                    "and at most 63 characters",
+                )
+            )
+        if value and (len(value) > 63 or not _QUALIFIED_NAME.match(value)):
+            errors.append(
+                FieldError(
+                    CAUSE_INVALID,
+                    "metadata.labels",
+                    f"Invalid value: {json.dumps(value)}: a valid label value "
+                    f"{_QUALIFIED_NAME_RULE}, and at most 63 characters",
+                )
+            )
     return errors
