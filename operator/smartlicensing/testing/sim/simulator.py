@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -379,7 +380,26 @@ def serve(
     """Load a world file and serve it until interrupted (the ``smartlicensing sim`` command)."""
     sim = Simulator.from_file(world_file, seed=seed)
     scheme = "https" if tls_cert else "http"
-    announce(
-        f"licensing simulator: {scheme}://{host}:{port} (world {world_file}, seed {sim.world.seed})"
-    )
-    uvicorn.Server(sim.config(host=host, port=port, tls_cert=tls_cert, tls_key=tls_key)).run()
+
+    def bound(actual_port: int) -> None:
+        announce(
+            f"licensing simulator: {scheme}://{host}:{actual_port} "
+            f"(world {world_file}, seed {sim.world.seed})"
+        )
+
+    config = sim.config(host=host, port=port, tls_cert=tls_cert, tls_key=tls_key)
+    _AnnouncingServer(config, bound).run()
+
+
+class _AnnouncingServer(uvicorn.Server):
+    """Says where it listens once the socket is bound: not before a bind that fails, and with
+    the real port when asked for port 0."""
+
+    def __init__(self, config: uvicorn.Config, bound: Callable[[int], None]) -> None:
+        super().__init__(config)
+        self.on_bound = bound
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        if self.started and self.servers and self.servers[0].sockets:
+            self.on_bound(int(self.servers[0].sockets[0].getsockname()[1]))
