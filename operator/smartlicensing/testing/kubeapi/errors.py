@@ -21,6 +21,7 @@ REASON_UNSUPPORTED_MEDIA_TYPE = "UnsupportedMediaType"
 REASON_NOT_ACCEPTABLE = "NotAcceptable"
 REASON_EXPIRED = "Expired"
 REASON_FORBIDDEN = "Forbidden"
+REASON_REQUEST_ENTITY_TOO_LARGE = "RequestEntityTooLarge"
 
 CAUSE_INVALID = "FieldValueInvalid"
 CAUSE_REQUIRED = "FieldValueRequired"
