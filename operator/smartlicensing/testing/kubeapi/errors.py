@@ -145,3 +145,20 @@ def bad_request(message: str) -> StatusError:
 
 def gone(requested: str, oldest: int) -> StatusError:
     return StatusError(410, REASON_EXPIRED, f"too old resource version: {requested} ({oldest})")
+
+
+def json_type_name(value: Any) -> str:
+    """The JSON type of a decoded value, as Kubernetes names it in validation messages."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object"
