@@ -47,6 +47,10 @@ clean:
 bench-clients: $(STAMP)
 	PYTHONPATH=operator $(BIN)/python benchmarks/clients.py
 
+.PHONY: bench
+bench: $(STAMP)
+	$(BIN)/python benchmarks/operator_bench.py
+
 .PHONY: bench-operator-core
 bench-operator-core: $(STAMP)
 	PYTHONPATH=operator $(BIN)/python benchmarks/operator_core.py

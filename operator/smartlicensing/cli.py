@@ -114,7 +114,6 @@ def run(
     from pydantic import ValidationError
 
     from smartlicensing.config import OperatorSettings
-    from smartlicensing.handlers.operator import run_operator
     from smartlicensing.observability.logs import configure_logging
 
     if namespace and all_namespaces:
@@ -129,6 +128,9 @@ def run(
         )
         raise typer.BadParameter(f"invalid settings: {problems}") from None
     configure_logging(settings.log_format, settings.log_level)
+    # Imported only now: importing the handlers reads the environment's settings again.
+    from smartlicensing.handlers.operator import run_operator
+
     asyncio.run(
         run_operator(
             settings=settings,
@@ -142,14 +144,19 @@ def run(
 @app.command()
 def demo(
     keep: bool = typer.Option(
-        False, "--keep", help="Stay up and print the kubeconfig path (Ctrl-C stops)."
+        False,
+        "--keep",
+        help="Stay up afterwards and print the kubeconfig path and a kubectl line (Ctrl-C stops).",
+    ),
+    deadline: float = typer.Option(
+        120.0, "--deadline", min=1, help="Seconds each phase may take before the demo fails."
     ),
 ) -> None:
-    """Start the local Kubernetes API, apply an example with kubectl and show `kubectl get`."""
-    from smartlicensing.testing.demo import DemoError, run_demo
+    """Run the operator on a local Kubernetes API and the licensing simulator, apply examples/."""
+    from smartlicensing.testing.demo import DemoError, DemoOptions, run_demo
 
     try:
-        run_demo(keep=keep, echo=typer.echo)
+        run_demo(keep=keep, echo=typer.echo, options=DemoOptions(deadline=deadline))
     except DemoError as error:
         typer.echo(f"demo failed: {error}", err=True)
         raise typer.Exit(1) from None

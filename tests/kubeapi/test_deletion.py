@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from kubeapi.access import JSON_PATCH, MERGE, RawAPI, wait_for, widget
 
 
@@ -227,3 +229,38 @@ def test_foreground_deletion_waits_for_blocking_dependents(
 
     wait_for(lambda: _gone(raw, f"{config_maps}/blocker"), timeout=60)
     wait_for(lambda: _gone(raw, f"{widgets}/patient"), timeout=60)
+
+
+@pytest.mark.parametrize(
+    ("references", "status", "field"),
+    [
+        pytest.param("not-a-list", 400, "metadata.ownerReferences", id="string"),
+        pytest.param([5], 400, "metadata.ownerReferences", id="number-entry"),
+        pytest.param([{"uid": 5}], 400, "metadata.ownerReferences.uid", id="number-uid"),
+        pytest.param(
+            [{"apiVersion": "v1", "kind": "ConfigMap", "name": "x"}],
+            422,
+            "metadata.ownerReferences.uid",
+            id="missing-uid",
+        ),
+    ],
+)
+def test_malformed_owner_references_are_refused(
+    raw: RawAPI, widgets: str, references: Any, status: int, field: str
+) -> None:
+    """ValidateOwnerReferences: every reference names apiVersion, kind, name and uid.
+
+    Garbage collection reads every stored object's references, so a malformed list that got in
+    would break later deletions of unrelated objects.
+    """
+    bystander = raw("POST", widgets, widget("bystander"))
+    body = widget("badly-owned")
+    body["metadata"]["ownerReferences"] = references
+
+    refused = raw("POST", widgets, body)
+
+    assert refused.status == status, refused.body
+    assert field in refused.body["message"]
+    assert raw("GET", f"{widgets}/badly-owned").status == 404
+    assert bystander.status == 201
+    assert raw("DELETE", f"{widgets}/bystander").status in (200, 202)

@@ -70,3 +70,31 @@ def test_kopf_peering_announces_itself_when_the_peering_kind_is_installed(
     assert runner.exit_code == 0, runner.output
     assert len(announced) == 1
     assert peers() == {}
+
+
+def test_a_restarted_kopf_operator_resumes_without_creating_again(
+    raw: RawAPI, widgets: str, namespace: str
+) -> None:
+    """kopf keeps its progress and last-handled configuration in annotations; after a restart
+    against the same API it sees the object as handled: no second create, the timer goes on."""
+    args = ["run", "--standalone", "--namespace", namespace, str(OPERATOR)]
+
+    def status() -> dict[str, Any]:
+        return dict(raw("GET", f"{widgets}/again").body.get("status") or {})
+
+    with KopfRunner(args, timeout=60) as first:
+        assert raw("POST", widgets, widget("again")).status == 201
+        wait_for(lambda: status().get("phase") == "Created", timeout=20)
+        wait_for(lambda: int(status().get("ticks", 0)) >= 1, timeout=20)
+    ticks_before = int(status().get("ticks", 0))
+
+    with KopfRunner(args, timeout=60) as second:
+        wait_for(lambda: int(status().get("ticks", 0)) >= ticks_before + 2, timeout=20)
+        raw("DELETE", f"{widgets}/again")
+        wait_for(lambda: raw("GET", f"{widgets}/again").status == 404, timeout=20)
+
+    assert first.exit_code == 0, first.output
+    assert second.exit_code == 0, second.output
+    assert first.output.count("create-handler again") == 1, first.output
+    assert "create-handler again" not in second.output, second.output
+    assert second.output.count("delete-handler again") == 1, second.output

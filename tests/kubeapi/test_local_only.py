@@ -117,3 +117,48 @@ def test_malformed_bodies_are_400_not_server_errors() -> None:
         assert [answer.status_code for answer in answers] == [400, 400, 400, 415, 400, 400]
         assert all(answer.json()["kind"] == "Status" for answer in answers)
         assert http.get(f"{config_maps}/solid").status_code == 200
+
+
+def test_a_body_over_the_limit_is_413_and_the_server_carries_on() -> None:
+    import httpx
+
+    with LocalKubeAPI() as api, httpx.Client(base_url=api.url) as http:
+        config_maps = "/api/v1/namespaces/default/configmaps"
+        huge = {"metadata": {"name": "huge"}, "data": {"k": "x" * (9 * 1024 * 1024)}}
+
+        answer = http.post(config_maps, json=huge)
+
+        assert answer.status_code == 413
+        assert answer.json()["reason"] == "RequestEntityTooLarge"
+        assert "limit is" in answer.json()["message"]
+        assert http.post(config_maps, json={"metadata": {"name": "small"}}).status_code == 201
+
+
+def test_yaml_aliases_are_refused_so_an_alias_bomb_cannot_hold_the_server() -> None:
+    import httpx
+
+    levels = [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]" for i in range(1, 9)]
+    bomb = "\n".join(
+        [
+            "apiVersion: v1",
+            "kind: ConfigMap",
+            "metadata: {name: bomb}",
+            "a0: &a0 [x, x, x, x, x, x, x, x, x, x]",
+            *levels,
+            "data: {k: v}",
+        ]
+    )
+    with LocalKubeAPI() as api, httpx.Client(base_url=api.url, timeout=10) as http:
+        config_maps = "/api/v1/namespaces/default/configmaps"
+
+        answer = http.post(
+            config_maps, content=bomb.encode(), headers={"Content-Type": "application/yaml"}
+        )
+
+        assert answer.status_code == 400
+        assert "alias" in answer.json()["message"]
+        plain = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: plain}\ndata: {k: v}\n"
+        created = http.post(
+            config_maps, content=plain.encode(), headers={"Content-Type": "application/yaml"}
+        )
+        assert created.status_code == 201, created.text

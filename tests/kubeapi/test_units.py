@@ -247,3 +247,86 @@ def test_crd_with_a_broken_cel_rule_or_pattern_is_refused() -> None:
         "spec.versions[0].schema.openAPIV3Schema.x-kubernetes-validations[0].rule",
         "spec.versions[0].schema.openAPIV3Schema.properties[p].pattern",
     ]
+
+
+def _crd_with(version: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "metadata": {"name": "odds.example.com"},
+        "spec": {
+            "group": "example.com",
+            "scope": "Namespaced",
+            "names": {"plural": "odds", "kind": "Odd"},
+            "versions": [{"name": "v1", "served": True, "storage": True, **version}],
+        },
+    }
+
+
+def _spec_schema(spec: Any) -> dict[str, Any]:
+    return {
+        "schema": {"openAPIV3Schema": {"type": "object", "properties": {"spec": spec}}},
+    }
+
+
+_SPEC = "spec.versions[0].schema.openAPIV3Schema.properties[spec]"
+
+
+@pytest.mark.parametrize(
+    ("version", "field"),
+    [
+        ({"schema": {"openAPIV3Schema": "x"}}, "spec.versions[0].schema.openAPIV3Schema"),
+        (_spec_schema({"type": "objekt"}), f"{_SPEC}.type"),
+        (_spec_schema({"type": "string", "maxLength": "9"}), f"{_SPEC}.maxLength"),
+        (_spec_schema({"type": "number", "minimum": "1"}), f"{_SPEC}.minimum"),
+        (_spec_schema({"type": "number", "multipleOf": 0}), f"{_SPEC}.multipleOf"),
+        (_spec_schema({"type": "string", "pattern": 5}), f"{_SPEC}.pattern"),
+        (_spec_schema({"type": "object", "properties": "x"}), f"{_SPEC}.properties"),
+        (_spec_schema({"type": "object", "required": "a"}), f"{_SPEC}.required"),
+        (_spec_schema({"type": "array", "items": "x"}), f"{_SPEC}.items"),
+        (_spec_schema({"type": "string", "enum": "abc"}), f"{_SPEC}.enum"),
+        (
+            {"additionalPrinterColumns": [{"name": "X", "jsonPath": ".a", "priority": "high"}]},
+            "spec.versions[0].additionalPrinterColumns[0].priority",
+        ),
+        (
+            {"additionalPrinterColumns": [{"name": "X"}]},
+            "spec.versions[0].additionalPrinterColumns[0].jsonPath",
+        ),
+    ],
+    ids=[
+        "schema-not-an-object",
+        "unknown-type",
+        "max-length-string",
+        "minimum-string",
+        "multiple-of-zero",
+        "pattern-number",
+        "properties-string",
+        "required-string",
+        "items-string",
+        "enum-string",
+        "column-priority-string",
+        "column-without-json-path",
+    ],
+)
+def test_crd_with_malformed_schema_keywords_is_refused(version: dict[str, Any], field: str) -> None:
+    """Validation of objects trusts the CRD's keywords; a wrong kind of value must be refused
+    when the CRD is written, not surface as a 500 on every later write of its objects."""
+    assert field in [error.field for error in check_crd(_crd_with(version))]
+
+
+def test_malformed_crd_is_422_and_the_server_carries_on() -> None:
+    import httpx
+
+    from smartlicensing.testing.kubeapi import LocalKubeAPI
+
+    crds = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
+    body = {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        **_crd_with(_spec_schema({"type": "string", "maxLength": "9"})),
+    }
+    with LocalKubeAPI() as api, httpx.Client(base_url=api.url) as http:
+        answer = http.post(crds, json=body)
+
+        assert answer.status_code == 422
+        assert answer.json()["details"]["causes"][0]["field"] == f"{_SPEC}.maxLength"
+        assert http.get("/apis/example.com/v1/namespaces/default/odds").status_code == 404

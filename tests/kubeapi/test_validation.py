@@ -236,3 +236,46 @@ def test_defaults_are_applied_to_absent_fields(raw: RawAPI, widgets: str) -> Non
     assert answer.body["spec"]["size"] == 3
     assert answer.body["spec"]["options"] == {"mode": "fast"}
     assert answer.body["spec"]["parts"] == [{"name": "x", "count": 1}]
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [
+        {"tier": "caf\u00e9"},
+        {"bad key!": "x"},
+        {"tier": "x" * 64},
+        {"Not_A_Domain/tier": "x"},
+    ],
+    ids=["unicode-value", "key-with-space", "value-too-long", "bad-prefix"],
+)
+def test_invalid_labels_are_422_on_metadata_labels(
+    raw: RawAPI, widgets: str, labels: dict[str, str]
+) -> None:
+    """ValidateLabels: keys are [prefix/]name, values empty or a name of at most 63 characters."""
+    body = widget("labelled")
+    body["metadata"]["labels"] = labels
+
+    answer = raw("POST", widgets, body)
+
+    assert answer.status == 422, answer.body
+    assert [c["field"] for c in answer.body["details"]["causes"]] == ["metadata.labels"]
+
+
+def test_valid_labels_with_a_prefix_and_an_empty_value_are_accepted(
+    raw: RawAPI, widgets: str
+) -> None:
+    body = widget("labelled-ok")
+    body["metadata"]["labels"] = {"smartlicensing.dev/tier": "Gold_1.a", "empty": ""}
+
+    assert raw("POST", widgets, body).status == 201
+
+
+def test_annotations_over_256_kib_are_422(raw: RawAPI, widgets: str) -> None:
+    """ValidateAnnotationsSize: keys and values together at most 262144 bytes."""
+    body = widget("annotated")
+    body["metadata"]["annotations"] = {"note": "x" * (256 * 1024)}
+
+    answer = raw("POST", widgets, body)
+
+    assert answer.status == 422, answer.body
+    assert answer.body["details"]["causes"][0]["field"] == "metadata.annotations"

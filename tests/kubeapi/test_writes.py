@@ -25,6 +25,23 @@ def test_create_with_generate_name_gets_a_unique_suffixed_name(raw: RawAPI, widg
     assert all(name.startswith("gen-") and len(name) == len("gen-") + 5 for name in names)
 
 
+@pytest.mark.parametrize(
+    "prefix", [pytest.param(5, id="number"), pytest.param(["gen-"], id="list")]
+)
+def test_generate_name_that_is_not_a_string_is_a_bad_request(
+    raw: RawAPI, widgets: str, prefix: Any
+) -> None:
+    """metadata.generateName is a string; anything else cannot be decoded (400, not a 500)."""
+    body = widget("")
+    body["metadata"] = {"generateName": prefix}
+
+    answer = raw("POST", widgets, body)
+
+    assert answer.status == 400, answer.body
+    assert answer.body["reason"] == "BadRequest"
+    assert "generateName" in answer.body["message"]
+
+
 def test_create_of_an_existing_name_is_409_already_exists(raw: RawAPI, widgets: str) -> None:
     """A second POST with the same name answers 409 with reason AlreadyExists."""
     assert raw("POST", widgets, widget("twin")).status == 201
@@ -249,3 +266,38 @@ def test_protobuf_bodies_are_refused_with_415(raw: RawAPI, namespace: str, kube_
 
     assert answer.status == 415
     assert "protobuf" in answer.body["message"]
+
+
+@pytest.mark.parametrize(
+    "operation",
+    [
+        pytest.param({"op": "test", "path": "/data/token", "value": "eA=="}, id="test-fails"),
+        pytest.param({"op": "remove", "path": "/data/token/deeper"}, id="path-into-a-string"),
+        pytest.param({"op": "remove", "path": "/nothing/here"}, id="missing-path"),
+        pytest.param({"op": "move", "from": "/absent", "path": "/x"}, id="missing-from"),
+    ],
+)
+def test_failed_json_patch_never_quotes_the_object(
+    raw: RawAPI, namespace: str, operation: dict[str, Any]
+) -> None:
+    """A failed JSON patch is a 422 naming the operation; a Secret's data stays out of it."""
+    secret_value = "never-in-an-error-7Zq"
+    secrets = f"/api/v1/namespaces/{namespace}/secrets"
+    encoded = base64.b64encode(secret_value.encode()).decode()
+    raw(
+        "POST",
+        secrets,
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "s"},
+            "data": {"token": encoded},
+        },
+    )
+
+    answer = raw("PATCH", f"{secrets}/s", [operation], content_type=JSON_PATCH)
+
+    assert answer.status == 422, answer.body
+    assert answer.body["kind"] == "Status"
+    assert encoded not in answer.body["message"]
+    assert secret_value not in answer.body["message"]

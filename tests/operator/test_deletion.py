@@ -111,3 +111,31 @@ def test_manual_deregistration_removes_the_product_instance_and_says_what_to_cli
     (event,) = [e for e in licensing.events("csw-lab") if e["reason"] == "Deregistering"]
     assert "the product instance was removed at CSSM" in event["message"]
     assert "click Deregister" in event["message"]
+
+
+def test_deregisters_even_when_the_account_went_first(licensing: Licensing) -> None:
+    registered(licensing)
+
+    licensing.delete("SmartAccount", "acme")
+    wait_for(lambda: not licensing.exists("SmartAccount", "acme"), what="account deletion")
+    licensing.delete(REGISTRATIONS, "csw-east")
+    wait_for(lambda: not licensing.exists(REGISTRATIONS, "csw-east"), what="deletion")
+
+    assert licensing.cluster_state(EAST)["registration"]["state"] == "Unregistered"
+    (event,) = [e for e in licensing.events("csw-east") if e["reason"] == "Deregistering"]
+    assert "an issued token could not be revoked" in event["message"]
+
+
+def test_deletion_while_the_operator_is_down_deregisters_once_it_is_back(
+    licensing: Licensing,
+) -> None:
+    registered(licensing)
+    licensing.stop()
+
+    licensing.delete(REGISTRATIONS, "csw-east")
+    assert licensing.exists(REGISTRATIONS, "csw-east"), "held by the finalizer"
+    licensing.start()
+    wait_for(lambda: not licensing.exists(REGISTRATIONS, "csw-east"), what="deletion")
+
+    assert licensing.cluster_calls(EAST, "DELETE", "*/registration") == 1
+    assert licensing.cluster_state(EAST)["registration"]["state"] == "Unregistered"

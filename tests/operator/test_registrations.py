@@ -271,3 +271,35 @@ def _b64(text: str) -> str:
     import base64
 
     return base64.b64encode(text.encode()).decode()
+
+
+class TestIdempotence:
+    def test_a_cluster_already_registered_to_this_account_is_not_registered_again(
+        self, licensing: Licensing
+    ) -> None:
+        ready_account(licensing)
+        register_out_of_band(
+            licensing,
+            WEST,
+            issue_token_at_sim(licensing),
+            "https://smartreceiver.cisco.com/licservice/license",
+        )
+        licensing.sim.calls.clear()
+
+        licensing.registration("csw-west", WEST)
+        licensing.wait_condition(REGISTRATIONS, "csw-west", "Ready", "True")
+
+        assert licensing.cluster_calls(WEST, "POST", "*/registration") == 0
+        assert not [e for e in licensing.cssm_calls() if "/tokens" in e["path"]]
+        assert status_of(licensing, "csw-west")["lastSyncTime"]
+
+    def test_kubectl_get_shows_the_registration_columns(self, licensing: Licensing) -> None:
+        ready_account(licensing)
+        licensing.registration("csw-east", EAST)
+        licensing.wait_condition(REGISTRATIONS, "csw-east", "Ready", "True")
+
+        table = licensing.kubectl("get", "slr", "-n", licensing.namespace).stdout
+
+        header, row = table.splitlines()[:2]
+        assert header.split()[:5] == ["NAME", "READY", "REGISTRATION", "AUTHORIZATION", "COMPLIANT"]
+        assert row.split()[:5] == ["csw-east", "True", "Registered", "Authorized", "True"]

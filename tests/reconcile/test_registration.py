@@ -109,6 +109,25 @@ def condition(status: SmartLicenseRegistrationStatus, kind: str) -> tuple[str, s
     return found.status.value, found.reason, found.message
 
 
+def observe(
+    status: SmartLicenseRegistrationStatus | None = None, **overrides: Any
+) -> SmartLicenseRegistrationStatus:
+    """``r.observed`` with the defaults of a first pass over a registered cloud cluster."""
+    arguments: dict[str, Any] = {
+        "spec": spec(),
+        "observation": REGISTERED_HERE,
+        "account": view(),
+        "token": None,
+        "token_reason": None,
+        "generation": 1,
+        "now": NOW,
+        "synced": True,
+        "spread": 0.0,
+        **overrides,
+    }
+    return r.observed(status or SmartLicenseRegistrationStatus(), **arguments)
+
+
 class TestDerivedValues:
     @pytest.mark.parametrize(
         ("account", "given", "want"),
@@ -197,36 +216,14 @@ class TestWhatStopsAPass:
         assert "CredentialsRejected: refused" in block.message
 
     def test_registered_api_cluster_keeps_syncing_while_the_account_is_not_ready(self) -> None:
-        registered = r.observed(
-            SmartLicenseRegistrationStatus(),
-            spec=spec(),
-            observation=REGISTERED_HERE,
-            account=view(),
-            token=None,
-            token_reason=None,
-            generation=1,
-            now=NOW,
-            synced=True,
-            spread=0.0,
-        )
+        registered = observe()
 
         assert r.blocker(spec(), registered, view(ready=False)) is None
 
 
 class TestDue:
     def settled(self) -> SmartLicenseRegistrationStatus:
-        return r.observed(
-            SmartLicenseRegistrationStatus(),
-            spec=spec(),
-            observation=REGISTERED_HERE,
-            account=view(),
-            token=None,
-            token_reason=None,
-            generation=1,
-            now=NOW,
-            synced=True,
-            spread=0.0,
-        )
+        return observe()
 
     def waiting(self) -> SmartLicenseRegistrationStatus:
         block = r.blocker(spec(), SmartLicenseRegistrationStatus(), view(ready=False))
@@ -309,17 +306,8 @@ class TestObservedStatus:
             {"secretRef": {"name": "csw-east-token"}, "issued": True, "expiresAt": NOW}
         )
 
-        new = r.observed(
-            SmartLicenseRegistrationStatus(),
-            spec=spec(),
-            observation=REGISTERED_HERE,
-            account=view(licenses=LICENSES),
-            token=token,
-            token_reason=c.TOKEN_ISSUED,
-            generation=2,
-            now=NOW,
-            synced=True,
-            spread=0.0,
+        new = observe(
+            account=view(licenses=LICENSES), token=token, token_reason=c.TOKEN_ISSUED, generation=2
         )
 
         assert condition(new, c.READY)[:2] == ("True", c.REGISTERED_REASON)
@@ -346,18 +334,7 @@ class TestObservedStatus:
             }
         )
 
-        new = r.observed(
-            SmartLicenseRegistrationStatus(),
-            spec=spec(),
-            observation=over,
-            account=view(licenses=LICENSES),
-            token=None,
-            token_reason=None,
-            generation=1,
-            now=NOW,
-            synced=True,
-            spread=0.0,
-        )
+        new = observe(observation=over, account=view(licenses=LICENSES))
 
         assert condition(new, c.COMPLIANT) == (
             "False",
@@ -377,17 +354,8 @@ class TestObservedStatus:
             }
         )
 
-        new = r.observed(
-            SmartLicenseRegistrationStatus(),
-            spec=spec(role="FederationLeader"),
-            observation=leader,
-            account=view(licenses=LICENSES),
-            token=None,
-            token_reason=None,
-            generation=1,
-            now=NOW,
-            synced=True,
-            spread=0.0,
+        new = observe(
+            spec=spec(role="FederationLeader"), observation=leader, account=view(licenses=LICENSES)
         )
 
         assert condition(new, c.COMPLIANT)[:2] == ("True", c.IN_COMPLIANCE)
@@ -399,18 +367,7 @@ class TestObservedStatus:
             evaluation_remaining=timedelta(days=89, hours=2),
         )
 
-        new = r.observed(
-            SmartLicenseRegistrationStatus(),
-            spec=spec(suspend=True),
-            observation=evaluating,
-            account=view(),
-            token=None,
-            token_reason=None,
-            generation=1,
-            now=NOW,
-            synced=False,
-            spread=0.0,
-        )
+        new = observe(spec=spec(suspend=True), observation=evaluating, synced=False)
 
         assert condition(new, c.REGISTERED)[:2] == ("False", c.SUSPENDED)
         assert condition(new, c.AUTHORIZED) == (
@@ -426,18 +383,7 @@ class TestObservedStatus:
     def test_manual_registration_seen_from_cssm_is_ready_without_authorization(self) -> None:
         seen = observation(by_cluster=False, registered=True, version=None)
 
-        new = r.observed(
-            SmartLicenseRegistrationStatus(),
-            spec=spec(driver={"type": "Manual"}),
-            observation=seen,
-            account=view(),
-            token=None,
-            token_reason=None,
-            generation=1,
-            now=NOW,
-            synced=True,
-            spread=0.0,
-        )
+        new = observe(spec=spec(driver={"type": "Manual"}), observation=seen)
 
         assert condition(new, c.READY)[0] == "True"
         assert condition(new, c.AUTHORIZED)[:2] == ("Unknown", c.NO_LICENSE_DATA)
@@ -491,18 +437,7 @@ class TestOtherStates:
         assert new.stalled_inputs == "fp"
 
     def test_failed_daily_sync_keeps_a_registered_cluster_ready(self) -> None:
-        registered = r.observed(
-            SmartLicenseRegistrationStatus(),
-            spec=spec(),
-            observation=REGISTERED_HERE,
-            account=view(),
-            token=None,
-            token_reason=None,
-            generation=1,
-            now=NOW,
-            synced=True,
-            spread=0.0,
-        )
+        registered = observe()
 
         new = r.failed(
             registered,
@@ -563,31 +498,11 @@ class TestDeletionPlan:
 
 
 def test_a_suspended_observation_moves_a_due_schedule_on() -> None:
-    first = r.observed(
-        SmartLicenseRegistrationStatus(),
-        spec=spec(suspend=True),
-        observation=observation(),
-        account=view(),
-        token=None,
-        token_reason=None,
-        generation=1,
-        now=NOW,
-        synced=False,
-        spread=0.0,
-    )
+    first = observe(spec=spec(suspend=True), observation=observation(), synced=False)
     a_day_later = NOW + timedelta(days=1, minutes=1)
 
-    second = r.observed(
-        first,
-        spec=spec(suspend=True),
-        observation=observation(),
-        account=view(),
-        token=None,
-        token_reason=None,
-        generation=1,
-        now=a_day_later,
-        synced=False,
-        spread=0.0,
+    second = observe(
+        first, spec=spec(suspend=True), observation=observation(), now=a_day_later, synced=False
     )
 
     assert second.next_sync_time == NOW + timedelta(days=2)
@@ -597,3 +512,12 @@ def test_a_suspended_observation_moves_a_due_schedule_on() -> None:
         )
         is None
     )
+
+
+def test_without_the_account_status_decides_what_was_ours() -> None:
+    registered = observe()
+
+    assert r.deletion_plan(spec(), registered, REGISTERED_HERE, None).deregister
+    assert not r.deletion_plan(
+        spec(), SmartLicenseRegistrationStatus(), REGISTERED_ELSEWHERE, None
+    ).deregister

@@ -4,6 +4,7 @@ and the promise that no secret reaches the call log."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -15,6 +16,7 @@ from sim.harness import (
     EAST,
     LAB,
     LEGACY,
+    LICENSES,
     TOKENS,
     WORLD_FILE,
     Driver,
@@ -70,6 +72,88 @@ class TestWorld:
         with pytest.raises(WorldFileError, match=needle):
             parse_world(text)
 
+    @pytest.mark.parametrize(
+        ("text", "needle"),
+        [
+            (
+                f"clusters:\n- {{uuid: {EAST}, name: a, apiKey: k, apiSecret: {'s' * 40}}}\n"
+                f"- {{uuid: {EAST.upper()}, name: b, apiKey: k, apiSecret: {'s' * 40}}}\n",
+                f"clusters: uuid '{EAST}' appears more than once",
+            ),
+            (
+                "cloud: {apiClients: [{clientId: a, clientSecret: x}, "
+                "{clientId: a, clientSecret: y}]}\n",
+                "cloud.apiClients: clientId 'a' appears more than once",
+            ),
+            (
+                "cloud: {accounts: [{domain: d}, {domain: d}]}\n",
+                "cloud.accounts: domain 'd' appears more than once",
+            ),
+            (
+                "cloud: {accounts: [{domain: d, virtualAccounts: [{name: v}, {name: v}]}]}\n",
+                "cloud.accounts.0.virtualAccounts: name 'v' appears more than once",
+            ),
+            (
+                "cloud: {accounts: [{domain: d, virtualAccounts: "
+                "[{name: v, default: true}, {name: w, default: true}]}]}\n",
+                "cloud.accounts.0.virtualAccounts: only one may be the default",
+            ),
+            (
+                "onPrem: [{host: ssm.local}, {host: SSM.local}]\n",
+                "onPrem: host 'ssm.local' appears more than once",
+            ),
+        ],
+        ids=[
+            "cluster-uuid",
+            "client-id",
+            "account-domain",
+            "virtual-account-name",
+            "two-defaults",
+            "on-prem-host",
+        ],
+    )
+    def test_duplicates_in_a_world_file_are_named(self, text: str, needle: str) -> None:
+        """A second entry with the same key would silently replace the first one."""
+        with pytest.raises(WorldFileError) as caught:
+            parse_world(text)
+
+        assert needle in str(caught.value)
+        assert "Value error" not in str(caught.value)
+
+    async def test_a_license_expiry_without_offset_is_utc(
+        self, http: httpx.AsyncClient, sim: Simulator
+    ) -> None:
+        """A naive ``expires`` is read like ``clock.start`` rather than breaking license reads."""
+        text = WORLD_FILE.read_text().replace(
+            "Secure Workload PLR: 10",
+            'Secure Workload PLR: {quantity: 10, expires: "2026-12-04T08:00:00"}',
+        )
+        sim.load(parse_world(text))
+        driver = Driver(sim, http)
+        query = {"virtualAccounts": ["Datacenter-East"], "limit": 50, "offset": 0}
+
+        before = await driver.cssm_ok("POST", LICENSES, query)
+        sim.clock.advance(days=1)
+        await driver.oauth()  # the first access token expired on the way
+        after = await driver.cssm_ok("POST", LICENSES, query)
+
+        def plr(payload: dict[str, Any]) -> int:
+            return next(
+                int(item["quantity"])
+                for item in payload["licenses"]
+                if item["license"] == "Secure Workload PLR"
+            )
+
+        assert plr(before) == 10
+        assert plr(after) == 0
+
+    def test_a_world_file_that_is_not_utf8_is_a_world_file_error(self, tmp_path: Path) -> None:
+        path = tmp_path / "world.yaml"
+        path.write_bytes(b"seed: 1\nclusters: []\n# \xff\xfe\n")
+
+        with pytest.raises(WorldFileError, match="not UTF-8 text"):
+            Simulator.from_file(path)
+
     async def test_invalid_world_upload_is_400_and_keeps_the_old_world(
         self, http: httpx.AsyncClient, sim: Simulator
     ) -> None:
@@ -99,11 +183,40 @@ class TestClockApi:
 
     @pytest.mark.parametrize(
         "body",
-        [{"days": -1}, {"hours": "two"}, [1]],
-        ids=["negative", "not-a-number", "not-an-object"],
+        [
+            {"days": -1},
+            {"hours": "two"},
+            [1],
+            {"days": True},
+            '{"seconds": Infinity}',
+            '{"seconds": NaN}',
+            {"days": 1e308},
+            {"days": 3661},
+        ],
+        ids=[
+            "negative",
+            "not-a-number",
+            "not-an-object",
+            "boolean",
+            "infinite",
+            "nan",
+            "beyond-timedelta",
+            "beyond-ten-years",
+        ],
     )
-    async def test_bad_advance_is_400(self, http: httpx.AsyncClient, body: Any) -> None:
-        assert (await http.post("/_sim/clock/advance", json=body)).status_code == 400
+    async def test_bad_advance_is_400(
+        self, http: httpx.AsyncClient, sim: Simulator, body: Any
+    ) -> None:
+        before = sim.clock.now()
+
+        if isinstance(body, str):  # JSON as Python's json module writes non-finite numbers
+            answer = await http.post("/_sim/clock/advance", content=body)
+        else:
+            answer = await http.post("/_sim/clock/advance", json=body)
+
+        assert answer.status_code == 400
+        assert "error" in answer.json()
+        assert sim.clock.now() == before
 
 
 class TestClusterControl:
@@ -204,6 +317,35 @@ class TestCallLog:
         assert "***" in log
         assert '{\\"type\\":\\"Specific\\"}' in log  # what is not secret stays readable
 
+    @pytest.mark.parametrize(
+        ("path", "content_type", "body"),
+        [
+            (
+                "/backend/oauth/token",
+                "text/plain",
+                '{"grant_type": "client_credentials", "client_secret": "%s"}',
+            ),
+            ("/backend/oauth/token", "application/json", '{"client_secret": "%s", "grant'),
+            ("/oauth2/default/v1/token", "text/plain", "grant_type=x&client_secret=%s"),
+            ("/oauth2/default/v1/token", "application/octet-stream", "client%%5Fsecret=%s"),
+        ],
+        ids=["json-as-text", "malformed-json", "form-as-text", "encoded-form-name"],
+    )
+    async def test_unknown_secrets_are_masked_whatever_the_content_type(
+        self, http: httpx.AsyncClient, path: str, content_type: str, body: str
+    ) -> None:
+        """A wrong secret is one the world does not know; it is masked by its field name."""
+        unknown = "not-known-to-the-world-4Rk"
+        await http.post(
+            path, content=(body % unknown).encode(), headers={"Content-Type": content_type}
+        )
+
+        logged = (await http.get("/_sim/calls")).json()["calls"][-1]
+
+        assert unknown not in json.dumps(logged)
+        assert "client_secret" in logged["body"]
+        assert "***" in logged["body"]
+
     async def test_reset_the_log_keeps_counting(self, drv: Driver) -> None:
         await drv.oauth()
         assert (await drv.http.delete("/_sim/calls")).status_code == 204
@@ -214,6 +356,43 @@ class TestCallLog:
 
         assert [c["seq"] for c in calls] == [2]
         assert since == []
+
+
+class TestNumbersInQueries:
+    """Query numbers are ASCII digits; anything else is a 400 naming the parameter, not a 500
+    (``"²".isdigit()`` is true, ``int("²")`` fails) and not a silent default."""
+
+    @pytest.mark.parametrize(
+        "text", ["\u00b2", "-1", "abc"], ids=["superscript", "negative", "word"]
+    )
+    async def test_calls_since(self, http: httpx.AsyncClient, text: str) -> None:
+        answer = await http.get("/_sim/calls", params={"since": text})
+
+        assert answer.status_code == 400
+        assert "since" in answer.json()["error"]
+
+    @pytest.mark.parametrize(
+        "text", ["\u00b2", "-1", "abc"], ids=["superscript", "negative", "word"]
+    )
+    async def test_world_seed(self, http: httpx.AsyncClient, sim: Simulator, text: str) -> None:
+        before = sim.world
+
+        answer = await http.put(
+            "/_sim/world", params={"seed": text}, content=WORLD_FILE.read_bytes()
+        )
+
+        assert answer.status_code == 400
+        assert "seed" in answer.json()["error"]
+        assert sim.world is before
+
+    @pytest.mark.parametrize("text", ["\u00b2", "\u0663"], ids=["superscript", "arabic-indic"])
+    async def test_licenses_page_limit(self, drv: Driver, text: str) -> None:
+        answer = await drv.cssm(
+            "POST", LICENSES, {"virtualAccounts": ["Datacenter-East"], "limit": text}
+        )
+
+        assert answer.status_code == 400
+        assert "limit" in answer.json()["statusMessage"]
 
 
 class TestDeterminism:

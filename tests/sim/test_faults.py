@@ -198,11 +198,40 @@ class TestRateLimit:
         assert unlimited == [200] * 5
         assert sim.calls.entries()[-7]["fault"] == "rateLimit"
 
-    @pytest.mark.parametrize("body", [{"rate": 0}, {"rate": "fast"}, {"rate": 1, "burst": 0}])
+    @pytest.mark.parametrize(
+        "body",
+        [
+            {"rate": 0},
+            {"rate": "fast"},
+            {"rate": 1, "burst": 0},
+            '{"rate": NaN}',
+            '{"rate": Infinity}',
+            {"rate": True},
+            {"rate": 1e-300},
+            {"rate": 1, "burst": True},
+        ],
+        ids=[
+            "zero",
+            "word",
+            "burst-zero",
+            "nan",
+            "infinite",
+            "boolean",
+            "years-between-requests",
+            "boolean-burst",
+        ],
+    )
     async def test_bad_rate_limit_is_400(
-        self, http: httpx.AsyncClient, body: dict[str, Any]
+        self, http: httpx.AsyncClient, sim: Simulator, body: dict[str, Any] | str
     ) -> None:
-        assert (await http.put("/_sim/rate-limit", json=body)).status_code == 400
+        if isinstance(body, str):  # JSON as Python's json module writes non-finite numbers
+            answer = await http.put("/_sim/rate-limit", content=body)
+        else:
+            answer = await http.put("/_sim/rate-limit", json=body)
+
+        assert answer.status_code == 400
+        assert "rate" in answer.json()["error"]
+        assert sim.rate_limit is None
 
 
 async def test_faults_and_calls_survive_a_world_reload(

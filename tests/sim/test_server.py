@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import socket
 import ssl
 import subprocess
 from collections.abc import Iterator
@@ -19,7 +20,7 @@ from typer.testing import CliRunner
 from sim.harness import EAST, WORLD_FILE
 from smartlicensing.cli import app
 from smartlicensing.product.signing import signed_headers
-from smartlicensing.testing.sim import Simulator
+from smartlicensing.testing.sim import Simulator, serve
 
 README = Path(__file__).parents[2] / "README.md"
 
@@ -166,6 +167,7 @@ class TestCommand:
         def fake_run(server: object) -> None:
             config = server.config  # type: ignore[attr-defined]
             seen.update(host=config.host, port=config.port)
+            server.on_bound(config.port)  # type: ignore[attr-defined]  # as startup does once bound
 
         monkeypatch.setattr("uvicorn.Server.run", fake_run)
 
@@ -177,3 +179,37 @@ class TestCommand:
         assert seen == {"host": "127.0.0.1", "port": 9999}
         assert "http://127.0.0.1:9999" in result.output
         assert "seed 4" in result.output
+
+
+def test_a_body_over_the_limit_is_413_without_being_kept(served: tuple[Simulator, str]) -> None:
+    """A request body over the limit is refused unread; the server answers the next call."""
+    sim, url = served
+    huge = b"grant_type=client_credentials&x=" + b"y" * (2 * 1024 * 1024)
+
+    with httpx.Client(base_url=url, timeout=10) as http:
+        answer = http.post(
+            "/oauth2/default/v1/token",
+            content=huge,
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        after = http.get("/_sim/clock")
+
+    assert answer.status_code == 413
+    assert "larger than" in answer.json()["statusMessage"]
+    assert after.status_code == 200
+    logged = sim.calls.entries()[-1]
+    assert (logged["status"], logged["body"]) == (413, "")
+
+
+def test_sim_announces_its_address_only_once_bound() -> None:
+    """A port already in use fails without first printing an address that does not answer."""
+    announced: list[str] = []
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+
+        with pytest.raises(SystemExit):
+            serve(WORLD_FILE, port=port, announce=announced.append)
+
+    assert announced == []

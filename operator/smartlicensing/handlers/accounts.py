@@ -9,7 +9,6 @@ ask CSSM for it themselves.
 
 from __future__ import annotations
 
-import itertools
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -30,12 +29,13 @@ from smartlicensing.handlers.failures import cssm_failure, secret_failure, unexp
 from smartlicensing.handlers.runtime import Runtime
 from smartlicensing.handlers.status import write_status
 from smartlicensing.handlers.timetable import (
+    first_check_delay,
     requested_sync_time,
     runtime_of,
     status_for_decision,
 )
 from smartlicensing.reconcile import account as decide
-from smartlicensing.reconcile import backoff, schedule
+from smartlicensing.reconcile import backoff
 from smartlicensing.reconcile.account import AccountView
 from smartlicensing.reconcile.attempts import Due, Failure, why_due
 from smartlicensing.reconcile.validation import describe, parse_spec
@@ -49,15 +49,14 @@ KIND = "SmartAccount"
 def install(registry: kopf.OperatorRegistry, settings: OperatorSettings) -> None:
     """Register the SmartAccount handlers in ``registry``."""
     on: dict[str, Any] = {"registry": registry}
-    spread = itertools.count(1)
-
-    def first_check(**_: Any) -> float:
-        return settings.first_check_spread * schedule.weyl_spread(next(spread))
-
+    first_check = first_check_delay(settings)
+    # What registrations know of their account, without a call: Ready, server, license table.
     kopf.index(*SMART_ACCOUNTS, **on)(account_index)
+    # Found at start-up, applied, or changed: a sync if status or the change asks for one.
     kopf.on.resume(*SMART_ACCOUNTS, id="account-resume", **on)(account_changed)
     kopf.on.create(*SMART_ACCOUNTS, id="account-create", **on)(account_changed)
     kopf.on.update(*SMART_ACCOUNTS, id="account-update", **on)(account_changed)
+    # Every timer_interval: the daily sync and retries, by the timetable in status.
     kopf.timer(
         *SMART_ACCOUNTS,
         id="account-timer",
@@ -65,6 +64,7 @@ def install(registry: kopf.OperatorRegistry, settings: OperatorSettings) -> None
         initial_delay=first_check,
         **on,
     )(account_tick)
+    # Deleted: nothing at CSSM is the account's; its client is closed.
     kopf.on.delete(*SMART_ACCOUNTS, id="account-delete", optional=True, **on)(account_deleted)
 
 
@@ -139,18 +139,13 @@ async def _due(runtime: Runtime, body: kopf.Body, *, recheck_stalled: bool) -> D
 
 async def _fingerprint(runtime: Runtime, body: kopf.Body, generation: int) -> str:
     spec, _ = parse_spec(SmartAccountSpec, body.spec)
-    versions: dict[str, str] = {}
+    names: list[str] = []
     if spec is not None:
-        namespace = str(body.meta.get("namespace"))
-        names = [spec.credentials_secret_ref.name]
+        names.append(spec.credentials_secret_ref.name)
         if spec.server.ca_bundle_secret_ref is not None:
             names.append(spec.server.ca_bundle_secret_ref.name)
-        for secret in names:
-            try:
-                versions[secret] = await kube.secret_version(runtime.secrets, namespace, secret)
-            except kube.SecretError:
-                versions[secret] = "unreadable"
-    return backoff.inputs_fingerprint(generation, versions)
+    namespace = str(body.meta.get("namespace"))
+    return backoff.inputs_fingerprint(generation, await runtime.secret_versions(namespace, names))
 
 
 async def _sync_under_lock(runtime: Runtime, body: kopf.Body, patch: kopf.Patch) -> Failure | None:

@@ -14,9 +14,6 @@ from smartlicensing.api import conditions as c
 from smartlicensing.product import errors as product_errors
 from smartlicensing.reconcile.attempts import Failure
 
-#: Errors of calls this module knows how to describe.
-HANDLED = (cssm.CSSMError, product_errors.ProductError, kube.SecretError)
-
 
 def cssm_failure(error: cssm.CSSMError, *, condition: str | None = None) -> Failure:
     """A CSSM error as a failure of the pass that made the call."""

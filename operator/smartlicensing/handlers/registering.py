@@ -25,7 +25,10 @@ from smartlicensing.api import conditions as c
 from smartlicensing.api.meta import API_VERSION, DriverType, TokenSecretReference
 from smartlicensing.api.registration import (
     AuthorizationState,
+    ClusterRole,
+    ExportControl,
     LicenseUsage,
+    RegistrationDeletionPolicy,
     SmartLicenseRegistrationSpec,
     SmartLicenseRegistrationStatus,
     TokenStatus,
@@ -40,27 +43,35 @@ from smartlicensing.handlers.failures import (
 from smartlicensing.handlers.runtime import Runtime
 from smartlicensing.handlers.status import write_status
 from smartlicensing.handlers.timetable import status_for_decision
-from smartlicensing.product import ClusterStatus, ProductDriver, SecretInput, SecretKeyRef
+from smartlicensing.product import (
+    ClusterStatus,
+    Observer,
+    ProductDriver,
+    SecretInput,
+    SecretKeyRef,
+)
 from smartlicensing.product import RegistrationState as ClusterRegistration
 from smartlicensing.product import errors as product_errors
 from smartlicensing.reconcile import backoff
 from smartlicensing.reconcile import registration as decide
 from smartlicensing.reconcile.account import AccountView
 from smartlicensing.reconcile.attempts import Due, Failure
+from smartlicensing.reconcile.conditions import is_true
 from smartlicensing.reconcile.validation import describe, parse_spec
 
 logger = logging.getLogger(__name__)
 
 KIND = "SmartLicenseRegistration"
 
-#: How the Manual driver's looks at CSSM are spaced while a person has not registered yet.
+#: Looks at CSSM for a manual registration are spaced by the backoff without jitter: they are
+#: few, and a person reading nextAttemptTime should see a round number.
 _NO_JITTER = 0.0
 
 
 def observation_of(status: ClusterStatus) -> decide.ClusterObservation:
     """The driver's view of the cluster in the words of ``reconcile``."""
     return decide.ClusterObservation(
-        by_cluster=status.observed_by.value == "Cluster",
+        by_cluster=status.observed_by is Observer.CLUSTER,
         registered=status.registration is not ClusterRegistration.UNREGISTERED,
         failed=status.registration is ClusterRegistration.FAILED,
         smart_account=status.smart_account,
@@ -183,10 +194,7 @@ class RegistrationPass:
     ) -> Failure | None:
         sync_due = self.due in (Due.SCHEDULE, Due.REQUESTED)
         is_api = spec.cluster.driver.type is DriverType.API
-        registered = any(
-            cond.type == c.REGISTERED and cond.status.value == "True"
-            for cond in self.status.conditions
-        )
+        registered = is_true(self.status.conditions, c.REGISTERED)
 
         # The daily sync of a registered cluster: one call, whose answer is the new state.
         if sync_due and is_api and registered and not spec.suspend:
@@ -314,7 +322,7 @@ class RegistrationPass:
             found = await client.create_token(
                 description,
                 issue.expires_after_days,
-                export_controlled=issue.export_controlled.value == "Allowed",
+                export_controlled=issue.export_controlled is ExportControl.ALLOWED,
             )
         secret_name = decide.token_secret_name(self.name)
         owner = kube.Owner(API_VERSION, KIND, self.name, self.uid)
@@ -419,12 +427,7 @@ async def registration_fingerprint(
         driver_secret = _driver_secret(spec)
         if driver_secret is not None:
             names.append(driver_secret)
-    versions: dict[str, str] = {}
-    for name in names:
-        try:
-            versions[name] = await kube.secret_version(runtime.secrets, namespace, name)
-        except kube.SecretError:
-            versions[name] = "unreadable"
+    versions = await runtime.secret_versions(namespace, names)
     return backoff.inputs_fingerprint(generation, versions)
 
 
@@ -456,16 +459,13 @@ async def deregister(
     spec, problems = parse_spec(SmartLicenseRegistrationSpec, body.spec)
     if spec is None:
         return DeletionOutcome(note=f"the spec is invalid ({describe(problems)}); nothing done")
-    if spec.deletion_policy.value == "Orphan":
+    if spec.deletion_policy is RegistrationDeletionPolicy.ORPHAN:
         return DeletionOutcome(note="deletionPolicy Orphan: the registration is left as it is")
     status = SmartLicenseRegistrationStatus.model_validate(body.status or {})
 
     account = lookup_account(accounts, namespace, spec)
     if account is None or account.spec is None:
-        return DeletionOutcome(
-            note=f"SmartAccount {spec.account_ref.name} is gone or invalid: the cluster may stay "
-            "registered; deregister it in the Secure Workload UI"
-        )
+        return await _deregister_without_account(runtime, namespace, spec, status)
     account_spec = account.spec
     client_holder: list[cssm.CSSMClient] = []
 
@@ -477,7 +477,7 @@ async def deregister(
 
     outcome = DeletionOutcome()
     manual = spec.cluster.driver.type is DriverType.MANUAL
-    if spec.cluster.role.value != "Standby":
+    if spec.cluster.role is not ClusterRole.STANDBY:
         driver, _ = await runtime.driver(
             namespace, spec, account_spec, await client() if manual else None
         )
@@ -494,6 +494,31 @@ async def deregister(
     if plan.revoke_token:
         outcome.revoked = await _revoke(runtime, client, namespace, name, uid, spec, status)
     return outcome
+
+
+async def _deregister_without_account(
+    runtime: Runtime,
+    namespace: str,
+    spec: SmartLicenseRegistrationSpec,
+    status: SmartLicenseRegistrationStatus,
+) -> DeletionOutcome:
+    """The SmartAccount is gone (e.g. its namespace is being deleted): what the cluster allows."""
+    gone = f"SmartAccount {spec.account_ref.name} is gone or invalid"
+    if spec.cluster.driver.type is not DriverType.API or spec.cluster.role is ClusterRole.STANDBY:
+        return DeletionOutcome(
+            note=f"{gone}: the cluster may stay registered; deregister it in the Secure "
+            "Workload UI and remove its product instance in CSSM"
+        )
+    driver, _ = await runtime.driver(namespace, spec, None, None)
+    try:
+        observation = observation_of(await driver.status())
+        plan = decide.deletion_plan(spec, status, observation, None)
+        if plan.deregister:
+            await driver.deregister()
+    finally:
+        await driver.aclose()
+    revoke = "; an issued token could not be revoked" if plan.revoke_token else ""
+    return DeletionOutcome(deregistered=plan.deregister, note=f"{gone}{revoke}")
 
 
 async def _deregister_cluster(

@@ -16,7 +16,6 @@ by kopf, so that one timetable governs every call; permanent ones stop kopf with
 
 from __future__ import annotations
 
-import itertools
 import logging
 from collections.abc import Mapping
 from datetime import timedelta
@@ -33,10 +32,10 @@ from smartlicensing.api.registration import (
 )
 from smartlicensing.config import OperatorSettings
 from smartlicensing.handlers.failures import (
-    HANDLED,
     cssm_failure,
     product_failure,
     secret_failure,
+    unexpected_failure,
 )
 from smartlicensing.handlers.registering import (
     RegistrationPass,
@@ -46,12 +45,13 @@ from smartlicensing.handlers.registering import (
 )
 from smartlicensing.handlers.runtime import Runtime
 from smartlicensing.handlers.timetable import (
+    first_check_delay,
     requested_sync_time,
     runtime_of,
     status_for_decision,
 )
 from smartlicensing.product import errors as product_errors
-from smartlicensing.reconcile import backoff, schedule
+from smartlicensing.reconcile import backoff
 from smartlicensing.reconcile import registration as decide
 from smartlicensing.reconcile.attempts import Due, Failure, why_due
 from smartlicensing.reconcile.validation import parse_spec
@@ -64,14 +64,14 @@ REGISTRATIONS = (GROUP, VERSION, "smartlicenseregistrations")
 def install(registry: kopf.OperatorRegistry, settings: OperatorSettings) -> None:
     """Register the SmartLicenseRegistration handlers in ``registry``."""
     on: dict[str, Any] = {"registry": registry}
-    spread = itertools.count(1)
-
-    def first_check(**_: Any) -> float:
-        return settings.first_check_spread * schedule.weyl_spread(next(spread))
-
+    first_check = first_check_delay(settings)
+    # Found at start-up: a pass only if status says something is due (a restart costs nothing).
     kopf.on.resume(*REGISTRATIONS, id="registration-resume", **on)(registration_changed)
+    # Applied: token, cluster state, register (or refuse, or wait for the account or a person).
     kopf.on.create(*REGISTRATIONS, id="registration-create", **on)(registration_changed)
+    # Spec, labels or annotations changed: a pass for a new generation or a sync request.
     kopf.on.update(*REGISTRATIONS, id="registration-update", **on)(registration_changed)
+    # Every timer_interval: the daily sync, retries, manual registrations, a Ready account.
     kopf.timer(
         *REGISTRATIONS,
         id="registration-timer",
@@ -79,6 +79,7 @@ def install(registry: kopf.OperatorRegistry, settings: OperatorSettings) -> None
         initial_delay=first_check,
         **on,
     )(registration_tick)
+    # Deleted: deregister and revoke (Deregister) or leave alone (Orphan), once.
     kopf.on.delete(*REGISTRATIONS, id="registration-delete", **on)(registration_deleted)
 
 
@@ -115,7 +116,7 @@ async def registration_deleted(
     async with runtime.lock_for(uid):
         try:
             outcome = await deregister(runtime, body, kwargs["account_index"])
-        except HANDLED as error:
+        except Exception as error:
             _retry_or_give_up(runtime, body, error, retry)
             return
     if outcome.deregistered or outcome.revoked:
@@ -191,7 +192,8 @@ def _failure_of(error: Exception) -> Failure:
         return product_failure(error, token_issued=True)
     if isinstance(error, kube.SecretError):
         return secret_failure(error, reason=c.CREDENTIALS_SECRET_MISSING)
-    raise error
+    logger.error("unexpected error while deregistering", exc_info=error)
+    return unexpected_failure(error)
 
 
 def _retry_or_give_up(runtime: Runtime, body: kopf.Body, error: Exception, retry: int) -> None:

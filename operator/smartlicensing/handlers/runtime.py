@@ -33,7 +33,14 @@ from smartlicensing.cssm import (
     CSSMEndpoint,
     RateLimits,
 )
-from smartlicensing.kube import SecretsAPI, core_v1_api, key_of, read_secret_versioned
+from smartlicensing.kube import (
+    SecretError,
+    SecretsAPI,
+    core_v1_api,
+    key_of,
+    read_secret_versioned,
+    secret_version,
+)
 from smartlicensing.observability.metrics import METRICS, Metrics
 from smartlicensing.product import ProductDriver, RegistrationMode
 from smartlicensing.product.api_driver import ApiCredentials, ApiDriver, DriverPolicy
@@ -138,6 +145,19 @@ class Runtime:
         self.stalled_checked[uid] = now
         return True
 
+    async def secret_versions(self, namespace: str, names: list[str]) -> dict[str, str]:
+        """The ``resourceVersion`` of each named Secret ("" when absent, "unreadable" on error).
+
+        What a permanent failure's fingerprint is made of: versions, never contents.
+        """
+        versions: dict[str, str] = {}
+        for name in names:
+            try:
+                versions[name] = await secret_version(self.secrets, namespace, name)
+            except SecretError:
+                versions[name] = "unreadable"
+        return versions
+
     # --- CSSM ---------------------------------------------------------------------------
 
     def _call_policy(self) -> CallPolicy:
@@ -231,18 +251,19 @@ class Runtime:
         self,
         namespace: str,
         spec: SmartLicenseRegistrationSpec,
-        account: SmartAccountSpec,
+        account: SmartAccountSpec | None,
         cssm: CSSMClient | None,
     ) -> tuple[ProductDriver, str]:
         """A product driver for the registration's cluster, and its credentials' version.
 
         The caller closes it. The Manual driver sees the cluster through the account's CSSM
-        client; the Api driver signs its calls with the key from the driver's Secret.
+        client (both required); the Api driver signs its calls with the key from the driver's
+        Secret and needs neither.
         """
         driver = spec.cluster.driver
         if driver.type is DriverType.MANUAL:
-            if cssm is None:
-                raise ValueError("the Manual driver sees the cluster through a CSSM client")
+            if cssm is None or account is None:
+                raise ValueError("the Manual driver sees the cluster through its account at CSSM")
             mode = (
                 RegistrationMode.ON_PREM
                 if account.server.type is ServerType.ON_PREM

@@ -8,17 +8,34 @@ are made from that when it exists; the object's own status is the truth after a 
 
 from __future__ import annotations
 
+import itertools
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 import kopf
 
 from smartlicensing.api.meta import SYNC_REQUESTED_AT
+from smartlicensing.config import OperatorSettings
 from smartlicensing.handlers.runtime import Runtime
+from smartlicensing.reconcile import schedule
 
 logger = logging.getLogger(__name__)
+
+
+def first_check_delay(settings: OperatorSettings) -> Callable[..., float]:
+    """kopf's ``initial_delay`` for a timer: the first checks after a start, spread evenly.
+
+    Timers of objects found together would otherwise tick together forever; a golden-ratio
+    sequence spreads them over ``first_check_spread`` seconds whatever their number.
+    """
+    spread = itertools.count(1)
+
+    def delay(**_: Any) -> float:
+        return settings.first_check_spread * schedule.weyl_spread(next(spread))
+
+    return delay
 
 
 def runtime_of(memo: kopf.Memo) -> Runtime:

@@ -35,6 +35,7 @@ from smartlicensing.api.registration import (
     ClusterRole,
     LicenseUsage,
     Registration,
+    RegistrationDeletionPolicy,
     RegistrationState,
     SmartLicenseRegistrationSpec,
     SmartLicenseRegistrationStatus,
@@ -305,12 +306,19 @@ def deletion_plan(
     """What ``deletionPolicy`` asks of this deletion, given the cluster's state.
 
     ``Orphan`` touches nothing outside Kubernetes. ``Deregister`` deregisters only a
-    registration with this account (one elsewhere is not ours to undo) and revokes the token
-    if the operator issued one (looked up by its description when status lost track of it).
+    registration with this account (one elsewhere is not ours to undo; without the account,
+    one that status recorded as registered) and revokes the token if the operator issued one
+    (looked up by its description when status lost track of it).
     """
-    if spec.deletion_policy.value == "Orphan":
+    if spec.deletion_policy is RegistrationDeletionPolicy.ORPHAN:
         return DeletionPlan(deregister=False, revoke_token=False)
-    ours = observation is not None and account is not None and belongs_to(observation, account)
+    if observation is None or not observation.registered:
+        ours = False
+    elif account is not None:
+        ours = belongs_to(observation, account)
+    else:
+        # The account went first (a namespace being deleted): trust what status recorded.
+        ours = is_true(status.conditions, c.REGISTERED)
     issued = spec.token.issue is not None or (status.token is not None and status.token.issued)
     return DeletionPlan(deregister=ours, revoke_token=issued)
 

@@ -19,7 +19,7 @@ from typing import Any
 import celpy
 from celpy.adapter import json_to_cel
 
-from smartlicensing.testing.kubeapi.errors import CAUSE_INVALID, FieldError
+from smartlicensing.testing.kubeapi.errors import CAUSE_INVALID, FieldError, json_type_name
 
 _OLD_SELF = re.compile(r"\boldSelf\b")
 _ALLOWED_REASONS = {
@@ -43,22 +43,6 @@ def compile_problem(expression: str) -> str | None:
     except Exception as error:  # cel-python raises several unrelated types for bad syntax
         return str(error).splitlines()[0] if str(error) else type(error).__name__
     return None
-
-
-def _type_name(value: Any) -> str:
-    if isinstance(value, dict):
-        return "object"
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    return "null"
 
 
 def check_rules(
@@ -86,7 +70,7 @@ def check_rules(
                 FieldError(
                     CAUSE_INVALID,
                     field,
-                    f'Invalid value: "{_type_name(value)}": rule evaluation error: {error}',
+                    f'Invalid value: "{json_type_name(value)}": rule evaluation error: {error}',
                 )
             )
             continue
@@ -100,5 +84,6 @@ def check_rules(
                     message = str(rendered)
             except Exception:
                 pass
-        errors.append(FieldError(reason, field, f'Invalid value: "{_type_name(value)}": {message}'))
+        shown = json_type_name(value)
+        errors.append(FieldError(reason, field, f'Invalid value: "{shown}": {message}'))
     return errors

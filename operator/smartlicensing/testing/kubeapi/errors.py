@@ -21,6 +21,7 @@ REASON_UNSUPPORTED_MEDIA_TYPE = "UnsupportedMediaType"
 REASON_NOT_ACCEPTABLE = "NotAcceptable"
 REASON_EXPIRED = "Expired"
 REASON_FORBIDDEN = "Forbidden"
+REASON_REQUEST_ENTITY_TOO_LARGE = "RequestEntityTooLarge"
 
 CAUSE_INVALID = "FieldValueInvalid"
 CAUSE_REQUIRED = "FieldValueRequired"
@@ -144,3 +145,20 @@ def bad_request(message: str) -> StatusError:
 
 def gone(requested: str, oldest: int) -> StatusError:
     return StatusError(410, REASON_EXPIRED, f"too old resource version: {requested} ({oldest})")
+
+
+def json_type_name(value: Any) -> str:
+    """The JSON type of a decoded value, as Kubernetes names it in validation messages."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object"

@@ -15,6 +15,7 @@ skipping the conflicts it exists to report.
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 import jsonpatch
@@ -72,23 +73,54 @@ def strategic_merge_patch(target: Any, patch: Any) -> Any:
 
 
 def json_patch(target: dict[str, Any], operations: Any) -> dict[str, Any]:
+    """Apply RFC 6902 operations in order; a failure names the operation, never a value.
+
+    The library's own messages quote the document (``member 'x' not found in {...}``) or the
+    compared values, which for a Secret would put its data into the error answer.
+    """
     if not isinstance(operations, list):
         raise bad_request("json patch body must be a list of operations")
-    try:
-        patched = jsonpatch.JsonPatch(operations).apply(target)
-    except jsonpatch.JsonPatchTestFailed as error:
-        raise StatusError(
-            422, REASON_INVALID, f"the server rejected our request: {error}"
-        ) from None
-    except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException) as error:
-        raise StatusError(
-            422, REASON_INVALID, f"the server rejected our request due to an error: {error}"
-        ) from None
-    except (TypeError, KeyError, ValueError, IndexError) as error:
-        raise bad_request(f"invalid json patch: {error}") from None
-    if not isinstance(patched, dict):
+    document: Any = target
+    for index, operation in enumerate(operations):
+        where = _operation(index, operation)
+        try:
+            document = jsonpatch.JsonPatch([operation]).apply(document)
+        except jsonpatch.JsonPatchTestFailed:
+            raise StatusError(
+                422,
+                REASON_INVALID,
+                f"the server rejected our request: {where} failed: the value differs",
+            ) from None
+        except (jsonpatch.JsonPointerException, jsonpatch.JsonPatchPathNotFound):
+            raise StatusError(
+                422,
+                REASON_INVALID,
+                f"the server rejected our request due to an error: {where} failed: the path "
+                "does not exist in the object",
+            ) from None
+        except jsonpatch.JsonPatchConflict:
+            raise StatusError(
+                422,
+                REASON_INVALID,
+                f"the server rejected our request due to an error: {where} cannot be applied "
+                "to the object",
+            ) from None
+        except jsonpatch.JsonPatchException as error:
+            raise StatusError(
+                422, REASON_INVALID, f"the server rejected our request due to an error: {error}"
+            ) from None
+        except (TypeError, KeyError, ValueError, IndexError) as error:
+            raise bad_request(f"invalid json patch: {where}: {type(error).__name__}") from None
+    if not isinstance(document, dict):
         raise bad_request("json patch must leave an object")
-    return patched
+    return document
+
+
+def _operation(index: int, operation: Any) -> str:
+    if not isinstance(operation, dict):
+        return f"operation {index}"
+    op, path = operation.get("op"), operation.get("path")
+    return f"operation {index} ({json.dumps(op)[:40]} at {json.dumps(path)[:200]})"
 
 
 def apply_patch(content_type: str, target: dict[str, Any], body: Any) -> dict[str, Any]:

@@ -9,6 +9,7 @@ deleted is visible (or gone) in ``/apis`` at once, the way kopf's rescans and ku
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -133,6 +134,8 @@ def check_crd(crd: dict[str, Any]) -> list[FieldError]:
     if not isinstance(spec, dict):
         return [FieldError(CAUSE_REQUIRED, "spec", "Required value")]
     names = spec.get("names") or {}
+    if not isinstance(names, dict):
+        return [FieldError(CAUSE_INVALID, "spec.names", "Invalid value: must be an object")]
     group = spec.get("group")
     for path, value in (
         ("spec.group", group),
@@ -163,10 +166,7 @@ def check_crd(crd: dict[str, Any]) -> list[FieldError]:
     versions = spec.get("versions")
     if isinstance(versions, list):
         for index, version in enumerate(versions):
-            found = (version.get("schema") or {}).get("openAPIV3Schema")
-            if isinstance(found, dict):
-                path = f"spec.versions[{index}].schema.openAPIV3Schema"
-                errors += schema_problems(found, path)
+            errors += _version_problems(version, f"spec.versions[{index}]")
     if not isinstance(versions, list) or not versions:
         errors.append(FieldError(CAUSE_REQUIRED, "spec.versions", "Required value"))
     else:
@@ -182,10 +182,160 @@ def check_crd(crd: dict[str, Any]) -> list[FieldError]:
     return errors
 
 
-def schema_problems(node: dict[str, Any], path: str) -> list[FieldError]:
-    """Patterns that do not compile and CEL rules that do not parse, found before any object
-    is validated against them (so a bad CRD is refused instead of breaking every write)."""
+_COLUMN_TYPES = ("integer", "number", "string", "boolean", "date")
+
+
+def _version_problems(version: Any, path: str) -> list[FieldError]:
+    """One entry of ``spec.versions``: its name, schema and printer columns are well formed."""
+    if not isinstance(version, dict):
+        return [FieldError(CAUSE_INVALID, path, "Invalid value: must be an object")]
     errors: list[FieldError] = []
+    if not isinstance(version.get("name"), str) or not version.get("name"):
+        errors.append(FieldError(CAUSE_REQUIRED, f"{path}.name", "Required value"))
+    schema = version.get("schema")
+    found = schema.get("openAPIV3Schema") if isinstance(schema, dict) else None
+    if schema is not None and (not isinstance(schema, dict) or not isinstance(found, dict)):
+        errors.append(
+            FieldError(
+                CAUSE_INVALID, f"{path}.schema.openAPIV3Schema", "Invalid value: must be an object"
+            )
+        )
+    elif isinstance(found, dict):
+        errors += schema_problems(found, f"{path}.schema.openAPIV3Schema")
+    columns = version.get("additionalPrinterColumns") or []
+    if not isinstance(columns, list):
+        columns = [columns]
+    for index, column in enumerate(columns):
+        where = f"{path}.additionalPrinterColumns[{index}]"
+        if not isinstance(column, dict):
+            errors.append(FieldError(CAUSE_INVALID, where, "Invalid value: must be an object"))
+            continue
+        for key in ("name", "jsonPath"):
+            if not isinstance(column.get(key), str) or not column.get(key):
+                errors.append(FieldError(CAUSE_REQUIRED, f"{where}.{key}", "Required value"))
+        if column.get("type", "string") not in _COLUMN_TYPES:
+            errors.append(
+                FieldError(
+                    "FieldValueNotSupported",
+                    f"{where}.type",
+                    f"Unsupported value: {json.dumps(column.get('type'))}: supported values: "
+                    + ", ".join(f'"{t}"' for t in _COLUMN_TYPES),
+                )
+            )
+        priority = column.get("priority", 0)
+        if not isinstance(priority, int) or isinstance(priority, bool) or priority < 0:
+            errors.append(
+                FieldError(
+                    CAUSE_INVALID,
+                    f"{where}.priority",
+                    f"Invalid value: {json.dumps(priority)}: must be a non-negative integer",
+                )
+            )
+    return errors
+
+
+_SCHEMA_TYPES = ("object", "array", "string", "integer", "number", "boolean")
+_SCHEMA_COUNTS = (
+    "maxLength",
+    "minLength",
+    "maxItems",
+    "minItems",
+    "maxProperties",
+    "minProperties",
+)
+_SCHEMA_NUMBERS = ("minimum", "maximum", "multipleOf")
+_SCHEMA_FLAGS = (
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+    "nullable",
+    "uniqueItems",
+    "x-kubernetes-preserve-unknown-fields",
+    "x-kubernetes-int-or-string",
+    "x-kubernetes-embedded-resource",
+)
+_SCHEMA_STRINGS = (
+    "pattern",
+    "format",
+    "description",
+    "title",
+    "x-kubernetes-list-type",
+    "x-kubernetes-map-type",
+)
+
+
+def _keyword_problems(node: dict[str, Any], path: str) -> list[FieldError]:
+    """Each keyword holds the kind of value JSONSchemaProps declares for it; validation of
+    objects relies on that and would otherwise fail on every write."""
+    problems: list[tuple[str, str]] = []
+    kind = node.get("type")
+    if kind is not None and kind not in _SCHEMA_TYPES:
+        problems.append(("type", "must be one of " + ", ".join(_SCHEMA_TYPES)))
+    for key in _SCHEMA_COUNTS:
+        value = node.get(key)
+        if value is not None and (
+            not isinstance(value, int) or isinstance(value, bool) or value < 0
+        ):
+            problems.append((key, "must be a non-negative integer"))
+    for key in _SCHEMA_NUMBERS:
+        value = node.get(key)
+        if value is not None and (not isinstance(value, int | float) or isinstance(value, bool)):
+            problems.append((key, "must be a number"))
+        elif key == "multipleOf" and value is not None and value <= 0:
+            problems.append((key, "must be greater than zero"))
+    for key in _SCHEMA_FLAGS:
+        if key in node and not isinstance(node[key], bool):
+            problems.append((key, "must be true or false"))
+    for key in _SCHEMA_STRINGS:
+        if key in node and not isinstance(node[key], str):
+            problems.append((key, "must be a string"))
+    for key in ("required", "x-kubernetes-list-map-keys"):
+        value = node.get(key)
+        if value is not None and (
+            not isinstance(value, list) or not all(isinstance(v, str) for v in value)
+        ):
+            problems.append((key, "must be a list of strings"))
+    if "enum" in node and not isinstance(node["enum"], list):
+        problems.append(("enum", "must be a list"))
+    properties = node.get("properties")
+    if properties is not None and (
+        not isinstance(properties, dict)
+        or not all(isinstance(v, dict) for v in properties.values())
+    ):
+        problems.append(("properties", "must map names to schemas"))
+    for key in ("items", "not"):
+        if key in node and not isinstance(node[key], dict):
+            problems.append((key, "must be a schema"))
+    if "additionalProperties" in node and not isinstance(node["additionalProperties"], bool | dict):
+        problems.append(("additionalProperties", "must be a schema or true or false"))
+    for key in ("allOf", "anyOf", "oneOf"):
+        value = node.get(key)
+        if value is not None and (
+            not isinstance(value, list) or not all(isinstance(v, dict) for v in value)
+        ):
+            problems.append((key, "must be a list of schemas"))
+    rules = node.get("x-kubernetes-validations")
+    if rules is not None and (
+        not isinstance(rules, list)
+        or not all(isinstance(r, dict) and isinstance(r.get("rule"), str) for r in rules)
+    ):
+        problems.append(("x-kubernetes-validations", "must be a list of objects with a rule"))
+    return [
+        FieldError(
+            CAUSE_INVALID,
+            f"{path}.{key}",
+            f"Invalid value: {json.dumps(node.get(key))[:200]}: {message}",
+        )
+        for key, message in problems
+    ]
+
+
+def schema_problems(node: dict[str, Any], path: str) -> list[FieldError]:
+    """Keywords of the wrong kind, patterns that do not compile and CEL rules that do not
+    parse, found before any object is validated against them (so a bad CRD is refused instead
+    of breaking every write)."""
+    errors = _keyword_problems(node, path)
+    if errors:
+        return errors
     pattern = node.get("pattern")
     if isinstance(pattern, str):
         try:

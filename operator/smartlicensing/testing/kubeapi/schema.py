@@ -37,26 +37,11 @@ from smartlicensing.testing.kubeapi.errors import (
     CAUSE_TOO_MANY,
     CAUSE_TYPE_INVALID,
     FieldError,
+    json_type_name,
 )
 
 _ROOT_FIELDS = ("apiVersion", "kind", "metadata")
 ABSENT: Any = object()  # "no stored value here": transition rules are skipped
-
-
-def _type_name(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return "object"
 
 
 def _shown(value: Any) -> str:
@@ -67,7 +52,7 @@ def _shown(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, int | float):
         return str(value)
-    return json.dumps(_type_name(value))
+    return json.dumps(json_type_name(value))
 
 
 def _child(path: str, key: str) -> str:
@@ -240,7 +225,7 @@ def validate(
                     CAUSE_TYPE_INVALID,
                     path,
                     f"Invalid value: {_shown(value)}: {path} in body must be of type "
-                    f'integer or string: "{_type_name(value)}"',
+                    f'integer or string: "{json_type_name(value)}"',
                 )
             ]
     elif expected and not _type_ok(expected, value):
@@ -248,8 +233,8 @@ def validate(
             FieldError(
                 CAUSE_TYPE_INVALID,
                 path,
-                f'Invalid value: "{_type_name(value)}": {path} in body must be of type '
-                f'{expected}: "{_type_name(value)}"',
+                f'Invalid value: "{json_type_name(value)}": {path} in body must be of type '
+                f'{expected}: "{json_type_name(value)}"',
             )
         ]
 

@@ -26,6 +26,7 @@ from smartlicensing.testing.kubeapi.errors import (
     REASON_METHOD_NOT_ALLOWED,
     REASON_NOT_ACCEPTABLE,
     REASON_NOT_FOUND,
+    REASON_REQUEST_ENTITY_TOO_LARGE,
     REASON_UNSUPPORTED_MEDIA_TYPE,
     StatusError,
     bad_request,
@@ -61,6 +62,20 @@ def _json_response(body: Any, status: int = 200, warnings: list[str] | None = No
         escaped = warning.replace("\\", "\\\\").replace('"', '\\"')
         response.headers.add("Warning", f'299 - "{escaped}"')
     return response
+
+
+class _AliasRefused(ValueError):
+    """A YAML body uses an alias."""
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    """YAML without aliases: a few hundred bytes of nested aliases expand to billions of nodes
+    once the object is copied or serialised, which would hold the server's only event loop."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            raise _AliasRefused("yaml: the request body uses an alias (*name); aliases are refused")
+        return super().compose_node(parent, index)
 
 
 def _error_response(error: StatusError) -> web.Response:
@@ -105,6 +120,14 @@ class KubeAPIApp:
             return await self._dispatch(request)
         except StatusError as error:
             return _error_response(error)
+        except web.HTTPRequestEntityTooLarge:
+            return _error_response(
+                StatusError(
+                    413,
+                    REASON_REQUEST_ENTITY_TOO_LARGE,
+                    f"Request entity too large: limit is {_MAX_BODY}",
+                )
+            )
         except (ConnectionResetError, asyncio.CancelledError):
             raise
         except Exception as error:
@@ -372,8 +395,10 @@ class KubeAPIApp:
         raw = await request.read()
         try:
             if content_type.startswith(("application/yaml", "application/apply-patch+yaml")):
-                return yaml.safe_load(raw)
+                return yaml.load(raw, Loader=_NoAliasLoader)
             return json.loads(raw)
+        except _AliasRefused as error:
+            raise bad_request(str(error)) from None
         except (ValueError, yaml.YAMLError) as error:
             raise bad_request(f"the request body is not valid JSON: {error}") from None
 

@@ -41,6 +41,7 @@ from smartlicensing.testing.kubeapi.errors import (
     CAUSE_FORBIDDEN,
     CAUSE_INVALID,
     CAUSE_REQUIRED,
+    CAUSE_TOO_LONG,
     REASON_FORBIDDEN,
     STALE_OBJECT,
     FieldError,
@@ -80,6 +81,13 @@ FOREGROUND_FINALIZER = "foregroundDeletion"
 
 _SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_QUALIFIED_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
+_QUALIFIED_NAME_RULE = (
+    "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an "
+    "alphanumeric character (regex used for validation is "
+    "'([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')"
+)
+_ANNOTATIONS_MAX_BYTES = 256 * 1024
 _GENERATE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 _VOLATILE_METADATA = ("resourceVersion", "managedFields")
 
@@ -227,6 +235,11 @@ class Store:
         self._check_namespace(rtype, namespace, metadata)
         if not metadata.get("name"):
             prefix = metadata.get("generateName")
+            if prefix is not None and not isinstance(prefix, str):
+                raise bad_request(
+                    f"{rtype.kind} in version {json.dumps(rtype.version)} cannot be handled as a "
+                    f"{rtype.kind}: metadata.generateName must be a string"
+                )
             if not prefix:
                 raise invalid(
                     rtype.kind,
@@ -593,6 +606,21 @@ class Store:
                     CAUSE_INVALID, "metadata.finalizers", "Invalid value: must be a list of strings"
                 )
             )
+        labels = metadata.get("labels")
+        if isinstance(labels, dict) and all(isinstance(v, str) for v in labels.values()):
+            errors.extend(_label_errors(labels))
+        annotations = metadata.get("annotations")
+        if isinstance(annotations, dict) and all(isinstance(v, str) for v in annotations.values()):
+            size = sum(len(k.encode()) + len(v.encode()) for k, v in annotations.items())
+            if size > _ANNOTATIONS_MAX_BYTES:
+                errors.append(
+                    FieldError(
+                        CAUSE_TOO_LONG,
+                        "metadata.annotations",
+                        f"Too long: must have at most {_ANNOTATIONS_MAX_BYTES} bytes",
+                    )
+                )
+        errors.extend(_owner_reference_errors(rtype, metadata.get("ownerReferences")))
         return errors
 
     def _normalise_builtin(
@@ -882,3 +910,97 @@ class Store:
         else:
             updated["metadata"].pop("ownerReferences", None)
         self._commit(rtype, MODIFIED, updated, obj)
+
+
+_OWNER_REFERENCE_FIELDS = (
+    ("apiVersion", "version must not be empty"),
+    ("kind", "kind must not be empty"),
+    ("name", "name must not be empty"),
+    ("uid", "uid must not be empty"),
+)
+
+
+def _owner_reference_errors(rtype: ResourceType, references: Any) -> list[FieldError]:
+    """Kubernetes' checks of ``metadata.ownerReferences``.
+
+    A reference that is not an object, or a field of the wrong type, cannot be decoded (400, as
+    the API server's decoder answers); a missing field is a 422 cause. Garbage collection reads
+    every stored object's references, so one malformed list must never be stored.
+    """
+    if references is None:
+        return []
+    if not isinstance(references, list) or not all(isinstance(r, dict) for r in references):
+        raise bad_request(
+            f"{rtype.kind} in version {json.dumps(rtype.version)} cannot be handled as a "
+            f"{rtype.kind}: metadata.ownerReferences must be a list of objects"
+        )
+    errors = []
+    for reference in references:
+        for key, message in _OWNER_REFERENCE_FIELDS:
+            value = reference.get(key, "")
+            if not isinstance(value, str):
+                raise bad_request(
+                    f"{rtype.kind} in version {json.dumps(rtype.version)} cannot be handled as "
+                    f"a {rtype.kind}: metadata.ownerReferences.{key} must be a string"
+                )
+            if not value:
+                errors.append(
+                    FieldError(
+                        CAUSE_INVALID,
+                        f"metadata.ownerReferences.{key}",
+                        f'Invalid value: "": {message}',
+                    )
+                )
+        for flag in ("controller", "blockOwnerDeletion"):
+            if not isinstance(reference.get(flag, False), bool):
+                raise bad_request(
+                    f"{rtype.kind} in version {json.dumps(rtype.version)} cannot be handled as "
+                    f"a {rtype.kind}: metadata.ownerReferences.{flag} must be true or false"
+                )
+    controllers = [r for r in references if r.get("controller") is True]
+    if len(controllers) > 1:
+        errors.append(
+            FieldError(
+                CAUSE_INVALID,
+                "metadata.ownerReferences",
+                f"Invalid value: {json.dumps(controllers)}: Only one reference can have "
+                "Controller set to true.",
+            )
+        )
+    return errors
+
+
+def _label_errors(labels: dict[str, str]) -> list[FieldError]:
+    """Kubernetes' label rules: a key is an optional DNS-subdomain prefix and ``/`` and a name
+    of at most 63 characters; a value is empty or such a name."""
+    errors = []
+    for key, value in labels.items():
+        prefix, slash, name = key.rpartition("/")
+        if slash and (not prefix or len(prefix) > 253 or not _SUBDOMAIN.match(prefix)):
+            errors.append(
+                FieldError(
+                    CAUSE_INVALID,
+                    "metadata.labels",
+                    f"Invalid value: {json.dumps(key)}: prefix part must be a lowercase RFC 1123 "
+                    "subdomain",
+                )
+            )
+        if not name or len(name) > 63 or not _QUALIFIED_NAME.match(name):
+            errors.append(
+                FieldError(
+                    CAUSE_INVALID,
+                    "metadata.labels",
+                    f"Invalid value: {json.dumps(key)}: name part {_QUALIFIED_NAME_RULE}, "
+                    "and at most 63 characters",
+                )
+            )
+        if value and (len(value) > 63 or not _QUALIFIED_NAME.match(value)):
+            errors.append(
+                FieldError(
+                    CAUSE_INVALID,
+                    "metadata.labels",
+                    f"Invalid value: {json.dumps(value)}: a valid label value "
+                    f"{_QUALIFIED_NAME_RULE}, and at most 63 characters",
+                )
+            )
+    return errors

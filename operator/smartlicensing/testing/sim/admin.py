@@ -7,6 +7,7 @@ These calls are never faulted, rate-limited or logged, so a test can always reac
 from __future__ import annotations
 
 import json
+import math
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -14,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from smartlicensing.testing.sim import choices
 from smartlicensing.testing.sim.faults import FaultSpecError
 from smartlicensing.testing.sim.world import rfc3339
 from smartlicensing.testing.sim.worldfile import WorldFileError, parse_world
@@ -29,6 +31,20 @@ _CLUSTER_FIELDS: dict[str, type] = {
     "offline": bool,
 }
 _ROLES = ("Standalone", "FederationLeader", "FederationFollower", "Standby")
+
+
+def _decimal(text: str) -> bool:
+    """ASCII digits only: ``str.isdigit`` also accepts superscripts, which ``int`` refuses."""
+    return text.isascii() and text.isdigit()
+
+
+def _duration_part(value: object) -> bool:
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and value >= 0
+    )
 
 
 def _bad(message: str, status: int = 400) -> JSONResponse:
@@ -54,11 +70,13 @@ def routes(sim: Simulator) -> list[BaseRoute]:
     async def put_world(request: Request) -> Response:
         text = (await request.body()).decode(errors="replace")
         seed = request.query_params.get("seed")
+        if seed is not None and not _decimal(seed):
+            return _bad("seed must be a non-negative integer")
         try:
             spec = parse_world(text)
         except WorldFileError as error:
             return _bad(str(error))
-        sim.load(spec, seed=int(seed) if seed and seed.isdigit() else None)
+        sim.load(spec, seed=int(seed) if seed is not None else None)
         with sim.lock:
             return JSONResponse(sim.summary())
 
@@ -69,11 +87,19 @@ def routes(sim: Simulator) -> list[BaseRoute]:
         try:
             body = await _json_object(request)
             amount = {k: body.get(k, 0) for k in ("seconds", "minutes", "hours", "days")}
-            if not all(isinstance(v, int | float) and v >= 0 for v in amount.values()):
+            if not all(_duration_part(v) for v in amount.values()):
                 raise FaultSpecError("seconds, minutes, hours and days must be numbers >= 0")
+            try:
+                step = timedelta(**amount)
+            except OverflowError:
+                step = timedelta.max
+            if step > choices.CLOCK_ADVANCE_MAX:
+                raise FaultSpecError(
+                    f"one advance moves the clock at most {choices.CLOCK_ADVANCE_MAX.days} days"
+                )
         except FaultSpecError as error:
             return _bad(str(error))
-        sim.clock.advance(timedelta(**amount))
+        sim.clock.advance(step)
         return JSONResponse({"now": rfc3339(sim.clock.now())})
 
     async def get_cluster(request: Request) -> Response:
@@ -136,9 +162,23 @@ def routes(sim: Simulator) -> list[BaseRoute]:
     async def put_rate_limit(request: Request) -> Response:
         try:
             body = await _json_object(request)
-            rate, burst = body.get("rate"), body.get("burst", 1)
-            if not isinstance(rate, int | float) or not isinstance(burst, int):
-                raise FaultSpecError("rate (per second) must be a number and burst an integer")
+            rate: Any = body.get("rate")
+            burst = body.get("burst", 1)
+            if (
+                not _duration_part(rate)
+                or not isinstance(burst, int)
+                or isinstance(burst, bool)
+                or not 1 <= burst <= choices.RATE_LIMIT_MAX_BURST
+            ):
+                raise FaultSpecError(
+                    "rate (per second) must be a finite number and burst an integer from 1 to "
+                    f"{choices.RATE_LIMIT_MAX_BURST}"
+                )
+            if rate < choices.RATE_LIMIT_MIN_RATE:
+                raise FaultSpecError(
+                    f"rate must be at least {choices.RATE_LIMIT_MIN_RATE} per second "
+                    "(a slower one would ask clients to wait for years)"
+                )
             sim.set_rate_limit(float(rate), burst)
         except FaultSpecError as error:
             return _bad(str(error))
@@ -150,8 +190,10 @@ def routes(sim: Simulator) -> list[BaseRoute]:
 
     async def get_calls(request: Request) -> Response:
         since = request.query_params.get("since", "0")
+        if not _decimal(since):
+            return _bad("since must be a non-negative integer (a call's seq)")
         with sim.lock:
-            entries = sim.calls.entries(int(since) if since.isdigit() else 0)
+            entries = sim.calls.entries(int(since))
         return JSONResponse({"calls": entries})
 
     async def clear_calls(request: Request) -> Response:

@@ -9,14 +9,14 @@ registration tokens, codes, API secrets) is masked wherever else it might appear
 
 from __future__ import annotations
 
-import contextlib
 import json
+import re
 import threading
 from collections import deque
 from collections.abc import Iterable
 from fnmatch import fnmatchcase
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, unquote, urlencode
 
 from smartlicensing.testing.sim import choices
 
@@ -54,16 +54,29 @@ def mask_text(text: str, secrets: Iterable[str]) -> str:
     return text
 
 
+_FIELD_NAMES = "|".join(sorted(SECRET_FIELDS, key=len, reverse=True))
+_JSON_SECRET = re.compile(rf'("(?:{_FIELD_NAMES})"\s*:\s*)"(?:[^"\\]|\\.)*"?')
+_FORM_SECRET = re.compile(rf"(?:(?<=[&?\s])|^)((?:{_FIELD_NAMES})=)[^&\s]*")
+
+
 def mask_body(body: bytes, content_type: str, secrets: Iterable[str]) -> str:
+    """The body as logged: secret fields masked whatever the content type claims.
+
+    A client may send JSON as ``text/plain``, or a body that does not parse; secret-named fields
+    are then masked by pattern, because the value may be a secret the world does not know (a
+    wrong or real client secret).
+    """
     if not body:
         return ""
     text = body.decode("utf-8", errors="replace")
-    if "json" in content_type:
-        with contextlib.suppress(ValueError):
-            text = json.dumps(mask_value(json.loads(text)), separators=(",", ":"))
-    elif "form" in content_type:
-        pairs = [(k, MASK if k in SECRET_FIELDS else v) for k, v in parse_qsl(text)]
-        text = urlencode(pairs, safe="*")
+    try:
+        text = json.dumps(mask_value(json.loads(text)), separators=(",", ":"))
+    except ValueError:
+        if "form" in content_type:
+            pairs = [(k, MASK if k in SECRET_FIELDS else v) for k, v in parse_qsl(text)]
+            text = urlencode(pairs, safe="*")
+        text = _JSON_SECRET.sub(rf'\1"{MASK}"', text)
+        text = _FORM_SECRET.sub(rf"\1{MASK}", unquote(text))
     return mask_text(text, secrets)[: choices.BODY_LOG_LIMIT]
 
 

@@ -45,6 +45,9 @@ AUTHORIZATION_LIFETIME: Final = timedelta(days=90)  # [C] 90 days without contac
 REGISTRATION_RENEWAL: Final = timedelta(days=180)  # [C] ID certificate renewal
 REGISTRATION_LIFETIME: Final = timedelta(days=365)  # [C] ID certificate validity
 EVALUATION_PERIOD: Final = timedelta(days=90)  # [C] counts down only while in use
+CLOCK_ADVANCE_MAX: Final = timedelta(days=3660)
+"""[N] One call of the control API moves the clock at most ten years: every due sync runs on
+the way, so an unbounded step would hold the simulator for as long as it takes."""
 TOKEN_MIN_DAYS: Final = 1  # [N] documented bounds of expiresAfterDays
 TOKEN_MAX_DAYS: Final = 365
 TOKEN_DESCRIPTION_MAX: Final = 100
@@ -61,6 +64,13 @@ CALL_LOG_LIMIT: Final = 20_000
 
 BODY_LOG_LIMIT: Final = 2_000
 """Characters of a (masked) request body kept in the call log."""
+
+RATE_LIMIT_MIN_RATE: Final = 0.001
+RATE_LIMIT_MAX_BURST: Final = 1_000_000
+"""[N] Bounds of ``PUT /_sim/rate-limit``: a Retry-After stays under about 17 minutes."""
+
+REQUEST_BODY_LIMIT: Final = 1024 * 1024
+"""[N] Larger request bodies are answered 413 unread: no call the operator makes comes near it."""
 
 AUTHORIZATION_CODE_MAX_BYTES: Final = 64 * 1024
 

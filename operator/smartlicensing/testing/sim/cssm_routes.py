@@ -79,7 +79,7 @@ def _json(body: bytes) -> Any:
 
 def _field_int(body: dict[str, Any], name: str, default: int | None, low: int, high: int) -> int:
     value = body.get(name, default)
-    if isinstance(value, str) and value.isdigit():
+    if isinstance(value, str) and value.isascii() and value.isdigit():
         value = int(value)
     if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
         raise CssmError(400, f"{name} must be an integer from {low} to {high}.")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -29,11 +30,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import Message, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from smartlicensing.testing.sim import admin, cluster_routes, cssm_routes
+from smartlicensing.testing.sim import admin, choices, cluster_routes, cssm_routes
 from smartlicensing.testing.sim.calls import CallLog, mask_body, mask_headers, mask_query, mask_text
 from smartlicensing.testing.sim.faults import FaultTable, TokenBucket
 from smartlicensing.testing.sim.world import World, rfc3339
-from smartlicensing.testing.sim.worldfile import WorldSpec, parse_world
+from smartlicensing.testing.sim.worldfile import WorldFileError, WorldSpec, parse_world
 
 _CLUSTER_PATH = re.compile(r"^/clusters/([0-9a-fA-F-]+)/")
 
@@ -94,7 +95,14 @@ class Simulator:
 
     @classmethod
     def from_file(cls, path: str | Path, **options: Any) -> Simulator:
-        return cls(parse_world(Path(path).read_text()), **options)
+        raw = Path(path).read_bytes()
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise WorldFileError(
+                f"the world file is not UTF-8 text (byte {error.start} cannot be decoded)"
+            ) from None
+        return cls(parse_world(text), **options)
 
     def load(self, spec: WorldSpec, *, seed: int | None = None) -> None:
         """Replace the world; faults, rate limit and the call log stay as they are."""
@@ -134,15 +142,34 @@ class Simulator:
             await self._routes(scope, receive, send)
             return
 
-        chunks = []
-        while True:
+        chunks, size = [], 0
+        while size <= choices.REQUEST_BODY_LIMIT:
             message = await receive()
             chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
             if not message.get("more_body"):
                 break
         body = b"".join(chunks)
 
         method, path = scope["method"], scope["path"]
+        if size > choices.REQUEST_BODY_LIMIT:
+            with self.lock:
+                self.calls.record(
+                    {
+                        "time": rfc3339(self.world.now),
+                        "method": method,
+                        "path": mask_text(path, self.world.secrets),
+                        "query": "",
+                        "cluster": None,
+                        "headers": {},
+                        "body": "",
+                        "fault": None,
+                        "status": 413,
+                    }
+                )
+            text = f"the request body is larger than {choices.REQUEST_BODY_LIMIT} bytes"
+            await _answer(send, 413, _failure(path, 413, text))
+            return
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         cluster = _CLUSTER_PATH.match(path)
         with self.lock:
@@ -353,7 +380,26 @@ def serve(
     """Load a world file and serve it until interrupted (the ``smartlicensing sim`` command)."""
     sim = Simulator.from_file(world_file, seed=seed)
     scheme = "https" if tls_cert else "http"
-    announce(
-        f"licensing simulator: {scheme}://{host}:{port} (world {world_file}, seed {sim.world.seed})"
-    )
-    uvicorn.Server(sim.config(host=host, port=port, tls_cert=tls_cert, tls_key=tls_key)).run()
+
+    def bound(actual_port: int) -> None:
+        announce(
+            f"licensing simulator: {scheme}://{host}:{actual_port} "
+            f"(world {world_file}, seed {sim.world.seed})"
+        )
+
+    config = sim.config(host=host, port=port, tls_cert=tls_cert, tls_key=tls_key)
+    _AnnouncingServer(config, bound).run()
+
+
+class _AnnouncingServer(uvicorn.Server):
+    """Says where it listens once the socket is bound: not before a bind that fails, and with
+    the real port when asked for port 0."""
+
+    def __init__(self, config: uvicorn.Config, bound: Callable[[int], None]) -> None:
+        super().__init__(config)
+        self.on_bound = bound
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        if self.started and self.servers and self.servers[0].sockets:
+            self.on_bound(int(self.servers[0].sockets[0].getsockname()[1]))

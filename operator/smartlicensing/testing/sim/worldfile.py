@@ -8,11 +8,19 @@ typo in a demo world fails at load time rather than as a puzzling 404 later.
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from smartlicensing.product.signing import SECRET_LENGTH
 from smartlicensing.testing.sim import choices
@@ -26,10 +34,26 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
 
 
+def _unique(field: str, values: Iterable[str], what: str) -> None:
+    seen: set[str] = set()
+    for value in values:
+        if value in seen:
+            raise ValueError(f"{field}: {what} {value!r} appears more than once")
+        seen.add(value)
+
+
 class LicensePool(_Model):
     quantity: Annotated[int, Field(ge=0)]
     expires: datetime | None = None
-    """After this instant the pool counts as zero: expired licenses are out of compliance."""
+    """After this instant the pool counts as zero: expired licenses are out of compliance.
+    Without a UTC offset it is read as UTC, like ``clock.start``."""
+
+    @field_validator("expires")
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
 
 
 class VirtualAccountSpec(_Model):
@@ -59,6 +83,14 @@ class AccountSpec(_Model):
     name: str = ""
     virtual_accounts: Annotated[list[VirtualAccountSpec], Field(alias="virtualAccounts")] = []
 
+    @model_validator(mode="after")
+    def _distinct(self) -> AccountSpec:
+        _unique("virtualAccounts", (va.name for va in self.virtual_accounts), "name")
+        defaults = [va.name for va in self.virtual_accounts if va.default]
+        if len(defaults) > 1:
+            raise ValueError(f"virtualAccounts: only one may be the default, not {defaults}")
+        return self
+
 
 class ApiClientSpec(_Model):
     client_id: Annotated[str, Field(alias="clientId", min_length=1)]
@@ -70,6 +102,12 @@ class ApiClientSpec(_Model):
 class ServerSpec(_Model):
     api_clients: Annotated[list[ApiClientSpec], Field(alias="apiClients")] = []
     accounts: list[AccountSpec] = []
+
+    @model_validator(mode="after")
+    def _distinct(self) -> ServerSpec:
+        _unique("apiClients", (c.client_id for c in self.api_clients), "clientId")
+        _unique("accounts", (a.domain for a in self.accounts), "domain")
+        return self
 
 
 class OnPremSpec(ServerSpec):
@@ -99,6 +137,12 @@ class WorldSpec(_Model):
     on_prem: Annotated[list[OnPremSpec], Field(alias="onPrem")] = []
     clusters: list[ClusterSpec] = []
 
+    @model_validator(mode="after")
+    def _distinct(self) -> WorldSpec:
+        _unique("clusters", (c.uuid.lower() for c in self.clusters), "uuid")
+        _unique("onPrem", (p.host.lower() for p in self.on_prem), "host")
+        return self
+
 
 def parse_world(text: str) -> WorldSpec:
     """Parse YAML (JSON is YAML too) into a validated world description."""
@@ -115,8 +159,20 @@ def world_from_mapping(document: object) -> WorldSpec:
     try:
         return WorldSpec.model_validate(document)
     except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(str(part) for part in item['loc'])}: {item['msg']}"
-            for item in error.errors()
-        )
+        problems = "; ".join(_problem(item["loc"], item["msg"]) for item in error.errors())
         raise WorldFileError(f"the world file is invalid: {problems}") from None
+
+
+def _problem(location: tuple[int | str, ...], message: str) -> str:
+    """``cloud.apiClients: clientId 'a' appears more than once``: the path, then what is wrong.
+
+    A check of a whole model names its own field first (``apiClients: ...``); that name is
+    joined to the model's path instead of repeating pydantic's ``Value error,`` prefix.
+    """
+    path = [str(part) for part in location]
+    message = message.removeprefix("Value error, ")
+    field, separator, rest = message.partition(": ")
+    if separator and field.isidentifier():
+        path.append(field)
+        message = rest
+    return f"{'.'.join(path)}: {message}" if path else message
