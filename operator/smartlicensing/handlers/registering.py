@@ -204,8 +204,14 @@ class RegistrationPass:
                 logger.info("%s/%s: the cluster is no longer registered", self.namespace, self.name)
             else:
                 assert renewed.status is not None
-                self._observed(spec, account, observation_of(renewed.status), None, True)
-                return None
+                renewal = observation_of(renewed.status)
+                if not renewal.failed:
+                    self._observed(spec, account, renewal, None, True)
+                    return None
+                # CSSM no longer knows the product instance: register again now, not at the
+                # next sync. Status says so (unwritten) in case registering again fails too.
+                logger.info("%s/%s: %s", self.namespace, self.name, renewal.failure_message)
+                self.status = self._status_after(spec, account, renewal, None, False)
 
         observation = observation_of(await driver.status())
         action = decide.next_action(spec, observation, account_spec, sync_due=sync_due)
@@ -354,20 +360,28 @@ class RegistrationPass:
         synced: bool,
     ) -> None:
         self.runtime.manual_polls.pop(self.uid, None)
-        self._record(
-            decide.observed(
-                self.status,
-                spec=spec,
-                observation=observation,
-                account=account,
-                token=token.status if token is not None else None,
-                token_reason=token.reason if token is not None else None,
-                generation=self.generation,
-                now=self.now,
-                synced=synced,
-                spread=self.runtime.next_spread(),
-                window=self.runtime.settings.schedule_window,
-            )
+        self._record(self._status_after(spec, account, observation, token, synced))
+
+    def _status_after(
+        self,
+        spec: SmartLicenseRegistrationSpec,
+        account: AccountView,
+        observation: decide.ClusterObservation,
+        token: Token | None,
+        synced: bool,
+    ) -> SmartLicenseRegistrationStatus:
+        return decide.observed(
+            self.status,
+            spec=spec,
+            observation=observation,
+            account=account,
+            token=token.status if token is not None else None,
+            token_reason=token.reason if token is not None else None,
+            generation=self.generation,
+            now=self.now,
+            synced=synced,
+            spread=self.runtime.next_spread(),
+            window=self.runtime.settings.schedule_window,
         )
 
     def _awaiting_user(self, instruction: str, token: Token) -> None:
