@@ -145,7 +145,11 @@ class CSSMPortal:
 
 
 def last_seq(licensing: Licensing) -> int:
-    """The sequence number of the newest call in the simulator's log (0 when empty)."""
+    """The sequence number of the newest call in the simulator's log (0 when empty).
+
+    The simulator logs a call when it has answered it, so a mark taken right after a call of
+    the test's own may precede that call's entry; callers wait for such an entry first.
+    """
     entries = licensing.sim.calls.entries()
     return int(entries[-1]["seq"]) if entries else 0
 

@@ -153,3 +153,8 @@ def register_west_on_prem(licensing: Licensing) -> None:
         issue_token_at_sim(licensing, on_prem=True),
         f"{licensing.sim_url}{ON_PREM_TRANSPORT}",
     )
+    # The simulator logs a call once it has answered it: wait for the entry before counting.
+    wait_for(
+        lambda: licensing.cluster_calls(WEST, "POST", "*/registration") == 1,
+        what="the registration by hand in the call log",
+    )
