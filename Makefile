@@ -54,3 +54,7 @@ bench: $(STAMP)
 .PHONY: bench-operator-core
 bench-operator-core: $(STAMP)
 	PYTHONPATH=operator $(BIN)/python benchmarks/operator_core.py
+
+.PHONY: test-scenarios
+test-scenarios: $(STAMP)
+	$(BIN)/pytest tests/scenarios
