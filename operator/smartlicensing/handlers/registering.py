@@ -249,11 +249,13 @@ class RegistrationPass:
             self._observed(spec, account, observation, None, True)
             return None
 
-        # Register: never for an object whose deletion has begun.
-        if self.uid in self.runtime.deleting:
-            logger.info("%s/%s: being deleted; not registering", self.namespace, self.name)
+        # Register: never for an object whose deletion has begun (asked again once the token,
+        # which may take CSSM calls, is in hand).
+        if self._deletion_begun():
             return None
         token = await self._token(spec)
+        if self._deletion_begun():
+            return None
         force = spec.force_register and observation.registered
         result = await driver.register(
             SecretInput(token.value, token.source),
@@ -267,6 +269,14 @@ class RegistrationPass:
         logger.info("%s/%s: cluster %s registered", self.namespace, self.name, spec.cluster.uuid)
         self._observed(spec, account, observation_of(result.status), token, True)
         return None
+
+    def _deletion_begun(self) -> bool:
+        # A timer's body is kopf's live view, so deletionTimestamp shows here as soon as the
+        # watch delivers it, before the delete handler has started (and marked the object).
+        begun = self.uid in self.runtime.deleting or bool(self.body.meta.get("deletionTimestamp"))
+        if begun:
+            logger.info("%s/%s: being deleted; not registering", self.namespace, self.name)
+        return begun
 
     # --- gathering ------------------------------------------------------------------------
 
