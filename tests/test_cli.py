@@ -1,9 +1,12 @@
-"""The command's public face: the script runs and reports the installed version."""
+"""The command's public face: the version, and ``run`` refusing bad options before it starts."""
 
 from __future__ import annotations
 
+import socket
 from importlib.metadata import version
+from typing import Any
 
+import pytest
 from typer.testing import CliRunner
 
 from smartlicensing.cli import app
@@ -14,3 +17,96 @@ def test_version_prints_the_installed_distribution_version() -> None:
 
     assert result.exit_code == 0, result.output
     assert result.output.strip() == version("smartlicensing-operator")
+
+
+# -- smartlicensing run: bad options are refused before the operator starts ---------------------
+
+
+@pytest.fixture
+def operator_started(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    """Records the operator's start instead of running it."""
+    calls: list[dict[str, Any]] = []
+
+    async def record(**kwargs: Any) -> None:
+        calls.append(kwargs)
+
+    monkeypatch.setattr("smartlicensing.handlers.operator.run_operator", record)
+    monkeypatch.setattr("smartlicensing.observability.logs.configure_logging", lambda *a: None)
+    return calls
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "complaint"),
+    [
+        pytest.param("healthz", "is not an http:// URL", id="no-scheme"),
+        pytest.param("https://0.0.0.0:8080/healthz", "is not an http:// URL", id="https"),
+        pytest.param("http://0.0.0.0:99999/healthz", "no valid port", id="port-out-of-range"),
+        pytest.param("http://0.0.0.0:0/healthz", "no valid port", id="port-zero"),
+        pytest.param("http://0.0.0.0:8080", "needs a path", id="no-path"),
+        pytest.param("http://0.0.0.0:8080/healthz?x=1", "needs a path", id="query"),
+    ],
+)
+def test_a_liveness_url_kopf_cannot_serve_is_refused_with_an_example(
+    operator_started: list[dict[str, Any]], endpoint: str, complaint: str
+) -> None:
+    result = CliRunner().invoke(app, ["run", "--liveness", endpoint])
+
+    assert result.exit_code == 2
+    message = " ".join(result.output.replace("│", " ").split())
+    assert complaint in message
+    assert "http://0.0.0.0:8080/healthz" in message
+    assert operator_started == []
+
+
+def test_a_liveness_port_already_in_use_is_refused_before_the_operator_starts(
+    operator_started: list[dict[str, Any]],
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(app, ["run", "--liveness", f"http://127.0.0.1:{port}/healthz"])
+
+    assert result.exit_code == 2
+    message = " ".join(result.output.replace("│", " ").split())
+    assert f"cannot listen on 127.0.0.1:{port}: address already in use" in message
+    assert operator_started == []
+
+
+def test_a_free_liveness_address_reaches_the_operator(
+    operator_started: list[dict[str, Any]],
+) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    endpoint = f"http://127.0.0.1:{port}/healthz"
+
+    result = CliRunner().invoke(app, ["run", "--liveness", endpoint])
+
+    assert result.exit_code == 0, result.output
+    assert operator_started[0]["liveness_endpoint"] == endpoint
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        pytest.param("timer_interval", "0", id="timer-interval-zero"),
+        pytest.param("timer_interval", "abc", id="timer-interval-not-a-number"),
+        pytest.param("log_format", "yaml", id="log-format"),
+    ],
+)
+def test_a_bad_setting_is_named_by_its_environment_variable(
+    operator_started: list[dict[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
+    field: str,
+    value: str,
+) -> None:
+    variable = f"SMARTLICENSING_{field.upper()}"
+    monkeypatch.setenv(variable, value)
+
+    result = CliRunner().invoke(app, ["run"])
+
+    assert result.exit_code == 2
+    message = " ".join(result.output.replace("│", " ").split())
+    assert f"invalid settings: {field} ({variable}):" in message
+    assert operator_started == []

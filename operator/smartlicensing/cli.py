@@ -6,6 +6,9 @@ thin shell over a function of the layer that owns the work.
 
 from __future__ import annotations
 
+import errno
+import socket
+import urllib.parse
 from pathlib import Path
 from typing import Annotated
 
@@ -80,6 +83,69 @@ def sim(
         raise typer.BadParameter(str(error), param_hint="--world") from None
 
 
+SETTINGS_ENV_PREFIX = "SMARTLICENSING_"
+
+
+def liveness_address(endpoint: str) -> tuple[str, int, str]:
+    """Host, port and path of a ``--liveness`` URL; ``typer.BadParameter`` says what to fix.
+
+    kopf serves the probe over plain HTTP only and needs a path to route; anything else would
+    surface as a traceback from inside the running operator.
+    """
+    hint = "--liveness"
+    parts = urllib.parse.urlsplit(endpoint)
+    if parts.scheme != "http":
+        raise typer.BadParameter(
+            f"{endpoint!r} is not an http:// URL; give e.g. http://0.0.0.0:8080/healthz "
+            "(the liveness endpoint is served over plain HTTP)",
+            param_hint=hint,
+        )
+    try:
+        port = 80 if parts.port is None else parts.port
+    except ValueError:
+        port = 0
+    if port == 0:
+        # kopf would quietly serve port 80 for port 0, not a free port.
+        raise typer.BadParameter(
+            f"{endpoint!r} has no valid port (1-65535); give e.g. http://0.0.0.0:8080/healthz",
+            param_hint=hint,
+        )
+    if not parts.path.startswith("/") or parts.query or parts.fragment:
+        raise typer.BadParameter(
+            f"{endpoint!r} needs a path and nothing after it; give e.g. "
+            "http://0.0.0.0:8080/healthz",
+            param_hint=hint,
+        )
+    return parts.hostname or "127.0.0.1", port, parts.path
+
+
+def check_can_listen(host: str, port: int) -> None:
+    """Refuse a liveness address that cannot be bound now, before the operator starts."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as error:
+        raise typer.BadParameter(
+            f"cannot resolve liveness host {host!r}: {error.strerror}", param_hint="--liveness"
+        ) from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as error:
+            why = "address already in use" if error.errno == errno.EADDRINUSE else error.strerror
+            raise typer.BadParameter(
+                f"cannot listen on {host}:{port}: {why}; choose another port",
+                param_hint="--liveness",
+            ) from None
+
+
+def settings_problem(location: tuple[int | str, ...], message: str) -> str:
+    """One settings error, named by its field and the environment variable that sets it."""
+    field = ".".join(str(part) for part in location)
+    return f"{field} ({SETTINGS_ENV_PREFIX}{field.upper()}): {message}"
+
+
 @app.command()
 def run(
     namespace: Annotated[
@@ -102,7 +168,9 @@ def run(
     ] = True,
     liveness: Annotated[
         str | None,
-        typer.Option(help="Serve a liveness endpoint, e.g. http://0.0.0.0:8080/healthz."),
+        typer.Option(
+            metavar="URL", help="Serve a liveness endpoint, e.g. http://0.0.0.0:8080/healthz."
+        ),
     ] = None,
     log_format: Annotated[
         str | None, typer.Option(help="text or json (default: SMARTLICENSING_LOG_FORMAT or text).")
@@ -118,12 +186,14 @@ def run(
 
     if namespace and all_namespaces:
         raise typer.BadParameter("give either --namespace or --all-namespaces, not both")
+    if liveness is not None:
+        check_can_listen(*liveness_address(liveness)[:2])
     overrides = {"log_format": log_format} if log_format is not None else {}
     try:
         settings = OperatorSettings(**overrides)  # type: ignore[arg-type]
     except ValidationError as error:
         problems = "; ".join(
-            f"{'.'.join(str(part) for part in entry['loc'])}: {entry['msg']}"
+            settings_problem(entry["loc"], entry["msg"])
             for entry in error.errors(include_url=False)
         )
         raise typer.BadParameter(f"invalid settings: {problems}") from None
