@@ -48,6 +48,7 @@ class Due(enum.StrEnum):
 
     GENERATION = "GenerationChanged"
     ACCOUNT_READY = "AccountReady"
+    CLAIM_RELEASED = "ClaimReleased"
     INPUTS_CHANGED = "InputsChanged"
     RETRY = "RetryDue"
     REQUESTED = "SyncRequested"
