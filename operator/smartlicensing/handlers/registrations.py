@@ -16,7 +16,8 @@ Transient failures are written into status (``nextAttemptTime``) and retried by 
 by kopf, so that one timetable governs every call; permanent ones stop kopf with
 ``PermanentError`` until the inputs change. Deletion, where timers no longer run, retries with
 ``TemporaryError`` and the same backoff, and gives up with a Warning rather than leave the object
-(and its namespace) stuck.
+(and its namespace) stuck; when a Secret the deregistration needs is gone (deleted before the
+registration, or with its namespace) it gives up at once, saying what to clean up by hand.
 """
 
 from __future__ import annotations
@@ -141,6 +142,11 @@ async def registration_deleted(
     async with runtime.lock_for(uid):
         try:
             outcome = await deregister(runtime, body, kwargs["account_index"])
+        except (kube.SecretNotFound, kube.SecretKeyMissing) as error:
+            # Gone Secrets do not come back during a deletion (least of all a namespace's):
+            # retrying would only hold the namespace in Terminating.
+            _give_up_without_inputs(runtime, body, error)
+            return
         except Exception as error:
             _retry_or_give_up(runtime, body, error, retry)
             return
@@ -287,6 +293,28 @@ def _failure_of(error: Exception) -> Failure:
         return secret_failure(error, reason=c.CREDENTIALS_SECRET_MISSING)
     logger.error("unexpected error while deregistering", exc_info=error)
     return unexpected_failure(error)
+
+
+def _give_up_without_inputs(runtime: Runtime, body: kopf.Body, error: kube.SecretError) -> None:
+    """Release the object at once, naming what may be left registered and how to undo it."""
+    namespace, name = body.meta.get("namespace"), body.meta.get("name")
+    cluster = body.spec.get("cluster")
+    uuid = cluster.get("uuid") if isinstance(cluster, Mapping) else None
+    status = SmartLicenseRegistrationStatus.model_validate(body.status or {})
+    token = status.token
+    revoke = (
+        "; revoke its issued registration token in CSSM (Inventory > General)"
+        if token is not None and token.issued
+        else ""
+    )
+    message = (
+        f"cannot deregister: {error.message}; cluster {uuid or '(unknown)'} may still be "
+        "registered: deregister it in the Secure Workload UI (Smart Licensing) or remove its "
+        f"product instance in CSSM{revoke}. The object is released without deregistering"
+    )
+    logger.warning("%s/%s: %s", namespace, name, message)
+    kopf.warn(body, reason=c.DEREGISTERING, message=message)
+    runtime.forget(str(body.meta.get("uid")))
 
 
 def _retry_or_give_up(runtime: Runtime, body: kopf.Body, error: Exception, retry: int) -> None:
