@@ -105,5 +105,6 @@ RETURNING: Final = "Returning"  # the reservation is being returned to the virtu
 
 INVALID_SPEC: Final = "InvalidSpec"  # spec breaks a rule; the message says what to change
 SYNCING: Final = "Syncing"  # a sync with CSSM or the cluster is in progress
+SYNC_REQUEST_OUTDATED: Final = "SyncRequestOutdated"  # sync-requested-at is not after the last
 SUCCEEDED: Final = "Succeeded"  # the last reconciliation reached the desired state
 RETRYING: Final = "Retrying"  # a transient failure; the next attempt is scheduled

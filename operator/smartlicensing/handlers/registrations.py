@@ -53,6 +53,7 @@ from smartlicensing.handlers.registering import (
 from smartlicensing.handlers.runtime import Runtime
 from smartlicensing.handlers.status import write_status
 from smartlicensing.handlers.timetable import (
+    announce_outdated_sync_request,
     first_check_delay,
     requested_sync_time,
     runtime_of,
@@ -100,6 +101,10 @@ async def registration_changed(
     runtime = runtime_of(memo)
     if _held_back(runtime, body, patch, kwargs["cluster_claims"]):
         return
+    resumed = kwargs.get("reason") == kopf.Reason.RESUME
+    announce_outdated_sync_request(
+        runtime, body, lambda: _fresh_status(runtime, body), quietly=resumed
+    )
     accounts = kwargs["account_index"]
     failure = await _pass_if_due(runtime, body, patch, accounts, recheck_stalled=True)
     if failure is not None and failure.is_permanent:
@@ -115,6 +120,11 @@ async def registration_tick(
     runtime = runtime_of(memo)
     if _held_back(runtime, body, patch, kwargs["cluster_claims"]):
         return
+    announce_outdated_sync_request(
+        runtime,
+        body,
+        lambda: _fresh_status(runtime, body),
+    )
     recheck = runtime.stalled_recheck_due(str(meta.get("uid")))
     accounts = kwargs["account_index"]
     await _pass_if_due(runtime, body, patch, accounts, recheck_stalled=recheck)
@@ -182,6 +192,10 @@ def cluster_claims(
 
 
 # --- plumbing ---------------------------------------------------------------------------------
+
+
+def _fresh_status(runtime: Runtime, body: kopf.Body) -> SmartLicenseRegistrationStatus:
+    return SmartLicenseRegistrationStatus.model_validate(status_for_decision(runtime, body))
 
 
 def _created(stamp: object) -> datetime:
