@@ -79,5 +79,11 @@ def test_deleting_the_namespace_with_a_ready_registration_does_not_hold_it(
     wait_for(lambda: namespace_gone(licensing), timeout=5.0, what="the namespace gone")
 
     assert delete_handler_retries(caplog) == []
-    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    # kopf may fail once to post the deletion's Event into the terminating namespace (the API
+    # refuses new content there); nothing of ours fails, and nothing is retried.
+    errors = [
+        r.getMessage()
+        for r in caplog.records
+        if r.levelno >= logging.ERROR and "/events" not in r.getMessage()
+    ]
     assert errors == []
