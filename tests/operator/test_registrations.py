@@ -16,6 +16,7 @@ from licensing_env import (
     licensing_world,
     register_out_of_band,
     smartlicensing_crds,
+    wait_for,
 )
 
 REGISTRATIONS = "SmartLicenseRegistration"
@@ -283,6 +284,11 @@ class TestIdempotence:
             WEST,
             issue_token_at_sim(licensing),
             "https://smartreceiver.cisco.com/licservice/license",
+        )
+        # The simulator logs a call once its answer is sent: wait for the entry before clearing.
+        wait_for(
+            lambda: licensing.cluster_calls(WEST, "POST", "*/registration") == 1,
+            what="the out-of-band registration in the call log",
         )
         licensing.sim.calls.clear()
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
+import pytest
 from licensing_env import (
     EAST,
     WEST,
@@ -14,6 +16,8 @@ from licensing_env import (
     smartlicensing_crds,
     wait_for,
 )
+
+from smartlicensing.api.meta import SYNC_REQUESTED_AT
 
 REGISTRATIONS = "SmartLicenseRegistration"
 RENEW = "*/authorization/renew"
@@ -145,3 +149,51 @@ def test_labels_and_unrelated_annotations_make_no_call(licensing: Licensing) -> 
 
     assert licensing.sim.calls.entries() == []
     assert licensing.condition(REGISTRATIONS, "csw-east", "Ready")["status"] == "True"  # type: ignore[index]
+
+
+def sync_requests_outdated(licensing: Licensing, name: str) -> list[dict[str, Any]]:
+    return [e for e in licensing.events(name) if e["reason"] == "SyncRequestOutdated"]
+
+
+def test_a_request_older_than_the_last_sync_is_answered_once_per_value(
+    licensing: Licensing, caplog: pytest.LogCaptureFixture
+) -> None:
+    two_ready_registrations(licensing)
+    synced = last_sync(licensing, "csw-east")
+    licensing.sim.calls.clear()
+
+    for n, stale in enumerate((synced - timedelta(hours=1), synced), start=1):
+        licensing.patch(
+            REGISTRATIONS,
+            "csw-east",
+            {"metadata": {"annotations": {SYNC_REQUESTED_AT: stale.isoformat()}}},
+        )
+        wait_for(lambda: len(sync_requests_outdated(licensing, "csw-east")) == n)  # noqa: B023
+        give_the_operator_time()
+
+        events = sync_requests_outdated(licensing, "csw-east")
+        assert len(events) == n, "once per value, not once per timer tick"
+        assert events[-1]["type"] == "Normal"
+        assert "not later than the last sync" in events[-1]["message"]
+        assert "nothing was done" in events[-1]["message"]
+    infos = [r for r in caplog.records if "not later than the last sync" in r.getMessage()]
+    assert [r.levelname for r in infos] == ["INFO", "INFO"]
+    assert licensing.cluster_calls(EAST) == 0
+    assert last_sync(licensing, "csw-east") == synced
+
+
+def test_an_answered_request_is_not_called_outdated(licensing: Licensing) -> None:
+    two_ready_registrations(licensing)
+    licensing.advance(minutes=5)
+    before = last_sync(licensing, "csw-east")
+
+    requested = licensing.sim.clock.now().isoformat()
+    licensing.patch(
+        REGISTRATIONS,
+        "csw-east",
+        {"metadata": {"annotations": {"smartlicensing.dev/sync-requested-at": requested}}},
+    )
+    wait_for(lambda: last_sync(licensing, "csw-east") > before, what="requested sync")
+    give_the_operator_time()
+
+    assert sync_requests_outdated(licensing, "csw-east") == []

@@ -63,7 +63,8 @@ def generated_registration(licensing: Licensing, name: str, index: int, **spec: 
     """A registration of generated cluster ``index`` through the Api driver."""
     uuid = generated_uuid(index)
     secret = f"gen-cluster-{index}"
-    licensing.secret(secret, generated_secret(index))
+    if not spec.pop("secret_exists", False):
+        licensing.secret(secret, generated_secret(index))
     driver = {
         "type": "Api",
         "url": f"{licensing.sim_url}/clusters/{uuid}",

@@ -42,6 +42,7 @@ from scenarios.steps import (
     wait_gone,
 )
 from smartlicensing.api import conditions as c
+from smartlicensing.api.meta import SYNC_REQUESTED_AT
 
 SOURCES = Path(c.__file__).resolve().parents[1]
 EVENT = "Event"
@@ -173,6 +174,8 @@ def healthy_account(licensing: Licensing) -> None:
         return {"secretRef": {"name": name}}
 
     generated_registration(licensing, "registered", 0)
+    # Created after "registered" and sorting after it: the cluster is already claimed.
+    generated_registration(licensing, "registered-copy", 0, secret_exists=True)
     generated_registration(licensing, "from-secret", 1, token=secret_token("good-token"))
     generated_registration(licensing, "secret-missing", 2, token=secret_token("absent"))
     generated_registration(licensing, "invalid", 3, token=secret_token("invalid-token"))
@@ -199,12 +202,15 @@ def healthy_account(licensing: Licensing) -> None:
     licensing.registration("legacy", LEGACY)
     licensing.registration("manual", LAB, manual=True)
     licensing.registration("standby", generated_uuid(13), role="Standby", manual=True)
-    licensing.registration("orphan", WEST, account="nowhere", manual=True)
+    licensing.registration("orphan", generated_uuid(7), account="nowhere", manual=True)
     licensing.registration("elsewhere", WEST)
     licensing.registration("deleted", EAST)
     licensing.wait_condition(REGISTRATIONS, "deleted", "Ready", "True")
     licensing.delete(REGISTRATIONS, "deleted")
     wait_gone(licensing, "deleted")
+    licensing.wait_condition(REGISTRATIONS, "registered", "Ready", "True")
+    outdated = {"metadata": {"annotations": {SYNC_REQUESTED_AT: "2000-01-01T00:00:00Z"}}}
+    licensing.patch(REGISTRATIONS, "registered", outdated)
 
 
 def accounts_in_trouble(licensing: Licensing) -> None:
@@ -282,6 +288,8 @@ SITUATIONS = {
             slr("registered", c.AUTHORIZED, "True", c.AUTHORIZED_REASON),
             slr("registered", c.COMPLIANT, "True", c.IN_COMPLIANCE),
             slr("registered", c.RECONCILING, "False", c.SUCCEEDED),
+            slr("registered", EVENT, None, c.SYNC_REQUEST_OUTDATED),
+            slr("registered-copy", c.STALLED, "True", c.CLUSTER_CLAIMED),
             slr("from-secret", c.TOKEN_READY, "True", c.TOKEN_FROM_SECRET),
             slr("secret-missing", c.TOKEN_READY, "False", c.TOKEN_SECRET_MISSING),
             slr("secret-missing", c.RECONCILING, "True", c.RETRYING),

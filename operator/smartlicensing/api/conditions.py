@@ -71,6 +71,7 @@ UNSUPPORTED_VERSION: Final = "UnsupportedVersion"  # the cluster's version canno
 CLUSTER_UNREACHABLE: Final = "ClusterUnreachable"  # the cluster's API did not answer
 CLUSTER_CREDENTIALS_REJECTED: Final = "ClusterCredentialsRejected"  # the cluster refused the key
 CLUSTER_MISMATCH: Final = "ClusterMismatch"  # the cluster at the URL has a different UUID
+CLUSTER_CLAIMED: Final = "ClusterClaimed"  # an older registration manages the same cluster UUID
 REGISTERING: Final = "Registering"  # a registration is in progress
 REGISTERED_REASON: Final = "Registered"  # the cluster is registered
 NOT_REGISTERED: Final = "NotRegistered"  # the cluster is not registered (yet)
@@ -104,5 +105,6 @@ RETURNING: Final = "Returning"  # the reservation is being returned to the virtu
 
 INVALID_SPEC: Final = "InvalidSpec"  # spec breaks a rule; the message says what to change
 SYNCING: Final = "Syncing"  # a sync with CSSM or the cluster is in progress
+SYNC_REQUEST_OUTDATED: Final = "SyncRequestOutdated"  # sync-requested-at is not after the last
 SUCCEEDED: Final = "Succeeded"  # the last reconciliation reached the desired state
 RETRYING: Final = "Retrying"  # a transient failure; the next attempt is scheduled

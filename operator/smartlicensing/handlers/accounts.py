@@ -29,6 +29,7 @@ from smartlicensing.handlers.failures import cssm_failure, secret_failure, unexp
 from smartlicensing.handlers.runtime import Runtime
 from smartlicensing.handlers.status import write_status
 from smartlicensing.handlers.timetable import (
+    announce_outdated_sync_request,
     first_check_delay,
     requested_sync_time,
     runtime_of,
@@ -86,10 +87,14 @@ def account_index(
 
 
 async def account_changed(
-    body: kopf.Body, meta: kopf.Meta, patch: kopf.Patch, memo: kopf.Memo, **_: Any
+    body: kopf.Body, meta: kopf.Meta, patch: kopf.Patch, memo: kopf.Memo, **kwargs: Any
 ) -> None:
     """Created, changed, or found at start-up: sync now if the timetable or the change asks."""
     runtime = runtime_of(memo)
+    resumed = kwargs.get("reason") == kopf.Reason.RESUME
+    announce_outdated_sync_request(
+        runtime, body, lambda: _fresh_status(runtime, body), quietly=resumed
+    )
     if await _due(runtime, body, recheck_stalled=True) is None:
         return
     failure = await _sync_under_lock(runtime, body, patch)
@@ -104,6 +109,7 @@ async def account_tick(
     if meta.get("deletionTimestamp"):
         return
     runtime = runtime_of(memo)
+    announce_outdated_sync_request(runtime, body, lambda: _fresh_status(runtime, body))
     uid = str(meta.get("uid"))
     if await _due(runtime, body, recheck_stalled=runtime.stalled_recheck_due(uid)) is None:
         return
@@ -120,6 +126,10 @@ async def account_deleted(
 
 
 # --- one sync -------------------------------------------------------------------------------
+
+
+def _fresh_status(runtime: Runtime, body: kopf.Body) -> SmartAccountStatus:
+    return SmartAccountStatus.model_validate(status_for_decision(runtime, body))
 
 
 async def _due(runtime: Runtime, body: kopf.Body, *, recheck_stalled: bool) -> Due | None:

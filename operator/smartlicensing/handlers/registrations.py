@@ -6,19 +6,25 @@
   manual registration to look for, a requested sync, or a newly Ready account is due;
 - deleted: ``deletionPolicy`` carried out, once, never alongside a pass (one lock per object).
 
+One cluster is managed by one registration: :func:`cluster_claims` indexes every registration by
+its cluster UUID, and only the oldest of a UUID (``reconcile.registration.claim_holder``) makes
+passes; any other is Stalled with ``ClusterClaimed``, makes no call, and deregisters nothing
+when deleted (it never registered). It takes over once the holder is gone.
+
 What a pass does is in :mod:`.registering`; what it decides is in ``reconcile.registration``.
 Transient failures are written into status (``nextAttemptTime``) and retried by the timer, not
 by kopf, so that one timetable governs every call; permanent ones stop kopf with
 ``PermanentError`` until the inputs change. Deletion, where timers no longer run, retries with
 ``TemporaryError`` and the same backoff, and gives up with a Warning rather than leave the object
-(and its namespace) stuck.
+(and its namespace) stuck; when a Secret the deregistration needs is gone (deleted before the
+registration, or with its namespace) it gives up at once, saying what to clean up by hand.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import kopf
@@ -38,13 +44,16 @@ from smartlicensing.handlers.failures import (
     unexpected_failure,
 )
 from smartlicensing.handlers.registering import (
+    KIND,
     RegistrationPass,
     deregister,
     lookup_account,
     registration_fingerprint,
 )
 from smartlicensing.handlers.runtime import Runtime
+from smartlicensing.handlers.status import write_status
 from smartlicensing.handlers.timetable import (
+    announce_outdated_sync_request,
     first_check_delay,
     requested_sync_time,
     runtime_of,
@@ -65,6 +74,8 @@ def install(registry: kopf.OperatorRegistry, settings: OperatorSettings) -> None
     """Register the SmartLicenseRegistration handlers in ``registry``."""
     on: dict[str, Any] = {"registry": registry}
     first_check = first_check_delay(settings)
+    # Which registrations name which cluster UUID: the oldest of each manages that cluster.
+    kopf.index(*REGISTRATIONS, **on)(cluster_claims)
     # Found at start-up: a pass only if status says something is due (a restart costs nothing).
     kopf.on.resume(*REGISTRATIONS, id="registration-resume", **on)(registration_changed)
     # Applied: token, cluster state, register (or refuse, or wait for the account or a person).
@@ -88,6 +99,12 @@ async def registration_changed(
 ) -> None:
     """Created, changed, or found at start-up."""
     runtime = runtime_of(memo)
+    if _held_back(runtime, body, patch, kwargs["cluster_claims"]):
+        return
+    resumed = kwargs.get("reason") == kopf.Reason.RESUME
+    announce_outdated_sync_request(
+        runtime, body, lambda: _fresh_status(runtime, body), quietly=resumed
+    )
     accounts = kwargs["account_index"]
     failure = await _pass_if_due(runtime, body, patch, accounts, recheck_stalled=True)
     if failure is not None and failure.is_permanent:
@@ -101,6 +118,13 @@ async def registration_tick(
     if meta.get("deletionTimestamp"):
         return
     runtime = runtime_of(memo)
+    if _held_back(runtime, body, patch, kwargs["cluster_claims"]):
+        return
+    announce_outdated_sync_request(
+        runtime,
+        body,
+        lambda: _fresh_status(runtime, body),
+    )
     recheck = runtime.stalled_recheck_due(str(meta.get("uid")))
     accounts = kwargs["account_index"]
     await _pass_if_due(runtime, body, patch, accounts, recheck_stalled=recheck)
@@ -113,9 +137,26 @@ async def registration_deleted(
     runtime = runtime_of(memo)
     uid = str(meta.get("uid"))
     runtime.deleting.add(uid)
+    holder = _other_holder(body, kwargs["cluster_claims"])
+    status = SmartLicenseRegistrationStatus.model_validate(body.status or {})
+    if holder is not None or decide.held_back_by_claim(status):
+        managed_by = f" (managed by {holder.describe()})" if holder is not None else ""
+        kopf.info(
+            body,
+            reason=c.DEREGISTERING,
+            message=f"this registration never registered its cluster{managed_by}: nothing "
+            "was deregistered or revoked",
+        )
+        runtime.forget(uid)
+        return
     async with runtime.lock_for(uid):
         try:
             outcome = await deregister(runtime, body, kwargs["account_index"])
+        except (kube.SecretNotFound, kube.SecretKeyMissing) as error:
+            # Gone Secrets do not come back during a deletion (least of all a namespace's):
+            # retrying would only hold the namespace in Terminating.
+            _give_up_without_inputs(runtime, body, error)
+            return
         except Exception as error:
             _retry_or_give_up(runtime, body, error, retry)
             return
@@ -133,7 +174,79 @@ async def registration_deleted(
     runtime.forget(uid)
 
 
+def cluster_claims(
+    namespace: str | None, name: str, meta: kopf.Meta, spec: kopf.Spec, **_: Any
+) -> dict[str, decide.ClusterClaim] | None:
+    """The index of claims: cluster UUID (lower case) to this registration's claim."""
+    cluster = spec.get("cluster")
+    uuid = cluster.get("uuid") if isinstance(cluster, Mapping) else None
+    if not isinstance(uuid, str) or not uuid:
+        return None
+    claim = decide.ClusterClaim(
+        created=_created(meta.get("creationTimestamp")),
+        name=name,
+        namespace=namespace or "",
+        uid=str(meta.get("uid")),
+    )
+    return {uuid.lower(): claim}
+
+
 # --- plumbing ---------------------------------------------------------------------------------
+
+
+def _fresh_status(runtime: Runtime, body: kopf.Body) -> SmartLicenseRegistrationStatus:
+    return SmartLicenseRegistrationStatus.model_validate(status_for_decision(runtime, body))
+
+
+def _created(stamp: object) -> datetime:
+    """``creationTimestamp`` as a time; a missing or odd one counts as the newest."""
+    if isinstance(stamp, str):
+        try:
+            parsed = datetime.fromisoformat(stamp)
+        except ValueError:
+            pass
+        else:
+            return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+    return datetime.max.replace(tzinfo=UTC)
+
+
+def _other_holder(body: kopf.Body, claims: Mapping[Any, Any]) -> decide.ClusterClaim | None:
+    """The registration that manages this one's cluster, when it is another one."""
+    cluster = body.spec.get("cluster")
+    uuid = cluster.get("uuid") if isinstance(cluster, Mapping) else None
+    if not isinstance(uuid, str) or not uuid:
+        return None
+    holder = decide.claim_holder(claims.get(uuid.lower(), ()))
+    if holder is None or holder.uid == str(body.meta.get("uid")):
+        return None
+    return holder
+
+
+def _held_back(
+    runtime: Runtime, body: kopf.Body, patch: kopf.Patch, claims: Mapping[Any, Any]
+) -> bool:
+    """Record ``ClusterClaimed`` and say so when another registration manages the cluster."""
+    holder = _other_holder(body, claims)
+    if holder is None:
+        return False
+    uid = str(body.meta.get("uid"))
+    status = SmartLicenseRegistrationStatus.model_validate(status_for_decision(runtime, body))
+    generation = int(body.meta.get("generation") or 0)
+    uuid = str(body.spec["cluster"]["uuid"])
+    new = decide.claimed(status, holder, uuid, generation=generation, now=runtime.now())
+    if new == status:
+        return True
+    if not decide.held_back_by_claim(status):
+        logger.warning(
+            "%s/%s: cluster %s is managed by %s; this registration does nothing",
+            body.meta.get("namespace"),
+            body.meta.get("name"),
+            uuid,
+            holder.describe(),
+        )
+    runtime.remember_status(uid, new)
+    write_status(patch, body, body.status, new, kind=KIND, metrics=runtime.metrics)
+    return True
 
 
 async def _due(
@@ -194,6 +307,28 @@ def _failure_of(error: Exception) -> Failure:
         return secret_failure(error, reason=c.CREDENTIALS_SECRET_MISSING)
     logger.error("unexpected error while deregistering", exc_info=error)
     return unexpected_failure(error)
+
+
+def _give_up_without_inputs(runtime: Runtime, body: kopf.Body, error: kube.SecretError) -> None:
+    """Release the object at once, naming what may be left registered and how to undo it."""
+    namespace, name = body.meta.get("namespace"), body.meta.get("name")
+    cluster = body.spec.get("cluster")
+    uuid = cluster.get("uuid") if isinstance(cluster, Mapping) else None
+    status = SmartLicenseRegistrationStatus.model_validate(body.status or {})
+    token = status.token
+    revoke = (
+        "; revoke its issued registration token in CSSM (Inventory > General)"
+        if token is not None and token.issued
+        else ""
+    )
+    message = (
+        f"cannot deregister: {error.message}; cluster {uuid or '(unknown)'} may still be "
+        "registered: deregister it in the Secure Workload UI (Smart Licensing) or remove its "
+        f"product instance in CSSM{revoke}. The object is released without deregistering"
+    )
+    logger.warning("%s/%s: %s", namespace, name, message)
+    kopf.warn(body, reason=c.DEREGISTERING, message=message)
+    runtime.forget(str(body.meta.get("uid")))
 
 
 def _retry_or_give_up(runtime: Runtime, body: kopf.Body, error: Exception, retry: int) -> None:

@@ -86,6 +86,8 @@ class Runtime:
     manual_polls: dict[str, int] = field(default_factory=dict)
     #: Per stalled object: when its Secrets were last looked at (operator clock).
     stalled_checked: dict[str, datetime] = field(default_factory=dict)
+    #: Per object: the last ``sync-requested-at`` value looked at (answered once, not per tick).
+    sync_requests_seen: dict[str, str] = field(default_factory=dict)
     _statuses: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     # --- shared things ------------------------------------------------------------------
@@ -135,6 +137,7 @@ class Runtime:
         self.deleting.discard(uid)
         self.manual_polls.pop(uid, None)
         self.stalled_checked.pop(uid, None)
+        self.sync_requests_seen.pop(uid, None)
 
     def stalled_recheck_due(self, uid: str) -> bool:
         """Whether a stalled object's Secrets may be looked at again (and note that they are)."""

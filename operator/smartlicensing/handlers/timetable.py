@@ -4,6 +4,11 @@ kopf applies a handler's status patch after the handler returns, so a timer that
 another handler of the same object is still working sees the status from before that work. The
 runtime therefore remembers the last status the operator decided for each object, and decisions
 are made from that when it exists; the object's own status is the truth after a restart.
+
+A ``sync-requested-at`` time that is not later than ``lastSyncTime`` asks for nothing; so that
+it is not ignored in silence, each such value is answered once (an INFO line and a Normal
+Event), not on every timer tick. (kopf does not report changes of our own annotations as
+updates, so the timer notices the value; values present at start-up are only noted.)
 """
 
 from __future__ import annotations
@@ -16,10 +21,12 @@ from typing import Any
 
 import kopf
 
+from smartlicensing.api import conditions as c
 from smartlicensing.api.meta import SYNC_REQUESTED_AT
 from smartlicensing.config import OperatorSettings
 from smartlicensing.handlers.runtime import Runtime
 from smartlicensing.reconcile import schedule
+from smartlicensing.reconcile.attempts import TimetabledStatus, sync_requested
 
 logger = logging.getLogger(__name__)
 
@@ -68,3 +75,42 @@ def requested_sync_time(body: kopf.Body) -> datetime | None:
         )
         return None
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def announce_outdated_sync_request(
+    runtime: Runtime,
+    body: kopf.Body,
+    status_of: Callable[[], TimetabledStatus],
+    *,
+    quietly: bool = False,
+) -> None:
+    """Say so, once per value, when ``sync-requested-at`` is no later than the last sync.
+
+    ``status_of`` gives the freshest status (read only when there is a new value to judge).
+    ``quietly`` (at start-up) only notes the value: a request answered before a restart is
+    also older than the last sync, and was not ignored.
+    """
+    uid = str(body.meta.get("uid"))
+    value = body.meta.annotations.get(SYNC_REQUESTED_AT)
+    if not value:
+        runtime.sync_requests_seen.pop(uid, None)
+        return
+    if runtime.sync_requests_seen.get(uid) == value:
+        return
+    runtime.sync_requests_seen[uid] = value
+    if quietly:
+        return
+    requested = requested_sync_time(body)
+    status = status_of()
+    last_sync_time = status.last_sync_time
+    if requested is None or last_sync_time is None:
+        return
+    if sync_requested(status, requested, runtime.now()):
+        return
+    message = (
+        f"sync requested at {value} is not later than the last sync at "
+        f"{last_sync_time.isoformat()}, so nothing was done; set {SYNC_REQUESTED_AT} to the "
+        "current time to sync again"
+    )
+    logger.info("%s/%s: %s", body.meta.get("namespace"), body.meta.get("name"), message)
+    kopf.info(body, reason=c.SYNC_REQUEST_OUTDATED, message=message)

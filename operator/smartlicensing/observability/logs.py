@@ -5,13 +5,19 @@ message with its arguments already merged and masked, so every handler (ours, ko
 ``caplog``) sees clean text; the formatters then mask their final output, which also covers
 exception tracebacks and fields a ``extra=`` argument smuggled in. Modules log through
 ``logging.getLogger(__name__)``; nothing here hands out loggers.
+
+A JSON line never fails on an ``extra=``: kopf's per-object loggers attach their settings
+object, which cannot be encoded (nor even copied: it holds queues). Of the extras, a JSON line
+keeps kopf's ``k8s_ref`` (which object the line is about) and plain scalars, leaves kopf's
+plumbing out, and writes anything else as its text.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
-from typing import TextIO
+from typing import Any, Final, TextIO
 
 from pythonjsonlogger.json import JsonFormatter
 
@@ -19,6 +25,12 @@ from smartlicensing.observability.redaction import SECRETS, SecretRegistry, reda
 
 TEXT_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 JSON_FIELDS = "%(asctime)s %(levelname)s %(name)s %(message)s"
+
+#: Extras a JSON line carries as they are (when they encode): kopf's object reference.
+KEPT_EXTRAS: Final = frozenset({"k8s_ref"})
+#: kopf's plumbing, of no use to a reader and not encodable: its settings, its Event switch.
+DROPPED_EXTRAS: Final = frozenset({"settings", "k8s_skip"})
+_SCALARS: Final = (str, int, float, bool, type(None))
 
 
 class RedactingFilter(logging.Filter):
@@ -54,6 +66,37 @@ class RedactingJsonFormatter(JsonFormatter):
 
     def format(self, record: logging.LogRecord) -> str:
         return redact(super().format(record), registry=self._registry)
+
+    def add_fields(
+        self, log_data: dict[str, Any], record: logging.LogRecord, message_dict: dict[str, Any]
+    ) -> None:
+        super().add_fields(log_data, record, message_dict)
+        standard = {self._get_rename(name) for name in self._required_fields}
+        for key in list(log_data):
+            if key in standard:
+                continue
+            value = log_data[key]
+            if key in DROPPED_EXTRAS:
+                del log_data[key]
+            elif isinstance(value, _SCALARS):
+                continue
+            elif key not in KEPT_EXTRAS or not _encodes(value):
+                log_data[key] = _as_text(value)
+
+
+def _encodes(value: object) -> bool:
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError, RecursionError):
+        return False
+    return True
+
+
+def _as_text(value: object) -> str:
+    try:
+        return str(value)
+    except Exception:
+        return f"<{type(value).__name__}>"
 
 
 def configure_logging(

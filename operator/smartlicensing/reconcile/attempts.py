@@ -49,6 +49,7 @@ class Due(enum.StrEnum):
     GENERATION = "GenerationChanged"
     ACCOUNT_READY = "AccountReady"
     ACCOUNT_CHANGED = "AccountChanged"
+    CLAIM_RELEASED = "ClaimReleased"
     INPUTS_CHANGED = "InputsChanged"
     RETRY = "RetryDue"
     REQUESTED = "SyncRequested"

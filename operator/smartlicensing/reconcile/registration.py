@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Final
 
@@ -117,6 +117,23 @@ class Blocker:
 
     reason: str
     message: str
+
+
+@dataclass(frozen=True, order=True)
+class ClusterClaim:
+    """One registration's claim on the cluster its ``spec.cluster.uuid`` names.
+
+    Claims order by age (``created``, then name, then namespace), so the oldest registration of
+    a cluster is the smallest; the ``uid`` tells objects apart and does not take part.
+    """
+
+    created: datetime
+    name: str
+    namespace: str
+    uid: str = field(compare=False)
+
+    def describe(self) -> str:
+        return f"SmartLicenseRegistration {self.namespace}/{self.name}"
 
 
 @dataclass(frozen=True)
@@ -237,6 +254,67 @@ def blocker(
     )
 
 
+def claim_holder(claims: Iterable[ClusterClaim]) -> ClusterClaim | None:
+    """The registration that manages a cluster: the oldest of those naming its UUID.
+
+    Two objects driving one cluster would undo each other (and deleting either would
+    deregister the cluster the other manages), so only one may; the rest wait, Stalled, until
+    it is gone. Age decides because it never changes while both exist.
+    """
+    return min(claims, default=None)
+
+
+def claimed(
+    status: SmartLicenseRegistrationStatus,
+    holder: ClusterClaim,
+    uuid: str,
+    *,
+    generation: int,
+    now: datetime,
+) -> SmartLicenseRegistrationStatus:
+    """Status of a registration held back because ``holder`` manages the same cluster.
+
+    It registered nothing and schedules nothing: Ready and Registered are False and Stalled is
+    True, all with :data:`~smartlicensing.api.conditions.CLUSTER_CLAIMED`; the message names
+    the holder and the ways out.
+    """
+    message = (
+        f"cluster {uuid} is managed by {holder.describe()}, which is older; this registration "
+        "does nothing (and deregisters nothing when deleted): delete it, or change "
+        "spec.cluster.uuid, or delete the other one to let this one take over"
+    )
+    conditions = set_condition(
+        status.conditions,
+        c.REGISTERED,
+        False,
+        c.CLUSTER_CLAIMED,
+        message,
+        generation=generation,
+        now=now,
+    )
+    conditions = set_progress(
+        conditions, Progress.STALLED, c.CLUSTER_CLAIMED, message, generation=generation, now=now
+    )
+    conditions = set_condition(
+        conditions, c.READY, False, c.CLUSTER_CLAIMED, message, generation=generation, now=now
+    )
+    return status.model_copy(
+        update={
+            "observed_generation": generation,
+            "conditions": ordered(conditions, c.REGISTRATION_CONDITIONS),
+            "next_attempt_time": None,
+            "next_sync_time": None,
+            "stalled_inputs": None,
+        }
+    )
+
+
+def held_back_by_claim(status: SmartLicenseRegistrationStatus) -> bool:
+    """Whether status says another registration's claim held this one back."""
+    ready = find(status.conditions, c.READY)
+    return ready is not None and ready.reason == c.CLUSTER_CLAIMED
+
+
 def registration_due(
     spec: SmartLicenseRegistrationSpec,
     status: SmartLicenseRegistrationStatus,
@@ -250,12 +328,15 @@ def registration_due(
     """Why a pass is due now (the timer's question), or None.
 
     Beyond the timetable of :func:`attempts.why_due`: a Standby registration is never due
-    until its spec changes, and one waiting for its account is due once the account is Ready,
-    or (for a pass that calls nobody) when what it would say of the account has changed, so
-    that its message never shows an account state that is over.
+    until its spec changes; one waiting for its account is due once the account is Ready, or
+    (for a pass that calls nobody) when what it would say of the account has changed, so that
+    its message never shows an account state that is over; and one held back by another's
+    claim on its cluster is due at once (the caller asks only when the claim is now its own).
     """
     if status.observed_generation != generation:
         return Due.GENERATION
+    if held_back_by_claim(status):
+        return Due.CLAIM_RELEASED
     if spec.cluster.role is ClusterRole.STANDBY:
         return None
     ready = find(status.conditions, c.READY)

@@ -40,6 +40,7 @@ import yaml
 
 from smartlicensing.api import conditions
 from smartlicensing.config import OperatorSettings
+from smartlicensing.observability.logs import RedactingFilter, RedactingTextFormatter
 from smartlicensing.testing.sim import Simulator
 
 #: Where the examples expect the simulator (``smartlicensing sim``'s default address).
@@ -370,14 +371,26 @@ def kubeconfig_for_kopf(path: Path) -> Iterator[None]:
 
 
 #: Loggers of the operator and the libraries it drives, which the demo sends to a file.
-OPERATOR_LOGGERS: Final = ("kopf", "smartlicensing", "asyncio", "aiohttp", "httpx", "httpcore")
+OPERATOR_LOGGERS: Final = (
+    "kopf",
+    "smartlicensing",
+    "asyncio",
+    "aiohttp",
+    "httpx",
+    "httpcore",
+    "stamina",
+)
 
 
 @contextlib.contextmanager
 def operator_logs_to(path: Path) -> Iterator[None]:
-    """Send the operator's log lines to ``path`` instead of the demo's screen, then undo it."""
+    """Send the operator's log lines to ``path`` instead of the demo's screen, then undo it.
+
+    The file is masked as the operator's own output is: the demo keeps it for people to read.
+    """
     handler = logging.FileHandler(path, encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    handler.setFormatter(RedactingTextFormatter())
+    handler.addFilter(RedactingFilter())
     saved = {}
     for name in OPERATOR_LOGGERS:
         logger = logging.getLogger(name)
