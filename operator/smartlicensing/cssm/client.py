@@ -414,10 +414,22 @@ class CSSMClient:
         This is how a caller learns whether a :meth:`create_token` whose outcome is unknown
         did create the token: create tokens with a description unique to their purpose.
         """
+        body = await self._json(_Call("list_tokens"), "GET", "v1", self._tokens_path())
+        items = body.get("tokens") or []
+        if not isinstance(items, list):
+            raise UnexpectedAnswer(
+                "CSSM list_tokens: tokens is not a list", operation="list_tokens"
+            )
+        # A virtual account holds a token per registration: only those with this description
+        # are read into models, so a look-up costs little more than the JSON of the answer.
         matches = [
             token
-            for token in await self.list_tokens()
-            if token.description == description and token.status is TokenStatus.ACTIVE
+            for token in (
+                self._parse(item, RegistrationToken, "list_tokens")
+                for item in _dicts(items, "list_tokens")
+                if item.get("description", "") == description
+            )
+            if token.status is TokenStatus.ACTIVE
         ]
         if not matches:
             return None
