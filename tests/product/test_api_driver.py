@@ -357,3 +357,20 @@ async def test_a_driver_uses_the_shared_context_of_its_ca_bundle() -> None:
     pool = built._http._transport._pool  # type: ignore[attr-defined]
     assert pool._ssl_context is tls_context(bundle)
     await built.aclose()
+
+
+@pytest.mark.parametrize("expiry", [pytest.param(1.0, id="default"), pytest.param(0.25, id="set")])
+async def test_idle_connections_are_dropped_before_a_server_would_close_them(
+    expiry: float,
+) -> None:
+    policy = DriverPolicy() if expiry == 1.0 else DriverPolicy(keepalive_expiry=expiry)
+    built = ApiDriver(
+        "https://csw.test",
+        ApiCredentials(API_KEY, SecretStr(API_SECRET)),
+        cluster_uuid=UUID,
+        policy=policy,
+    )
+    pool = built._http._transport._pool  # type: ignore[attr-defined]
+    assert pool._keepalive_expiry == expiry
+    assert (pool._max_connections, pool._max_keepalive_connections) == (100, 20)
+    await built.aclose()

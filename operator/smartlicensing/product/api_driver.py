@@ -85,6 +85,14 @@ class DriverPolicy:
     wait_max: float = 10.0
     wait_jitter: float = 1.0
     retry_budget: float = 120.0
+    keepalive_expiry: float = 1.0
+    """Seconds an idle connection is kept for the next request.
+
+    Short on purpose: a pass reads the cluster's status, then spends a while at CSSM before it
+    registers. A server that closed the idle connection meanwhile (uvicorn does after 5 s)
+    fails a request sent on it with a broken connection, and a failed registration is not
+    repeated (it may have been carried out), so it would wait out a backoff instead.
+    """
 
 
 @functools.lru_cache(maxsize=_TLS_CONTEXTS)
@@ -148,6 +156,12 @@ class ApiDriver:
         self._http = httpx.AsyncClient(
             verify=verify,
             timeout=httpx.Timeout(p.read_timeout, connect=p.connect_timeout),
+            # httpx's default pool sizes, with our keep-alive expiry.
+            limits=httpx.Limits(
+                max_connections=100,
+                max_keepalive_connections=20,
+                keepalive_expiry=p.keepalive_expiry,
+            ),
             transport=transport,
             follow_redirects=False,
         )
