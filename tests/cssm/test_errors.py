@@ -16,7 +16,6 @@ from pydantic import SecretStr
 from smartlicensing.cssm import (
     AccountNotFound,
     CABundleInvalid,
-    CallPolicy,
     ClientCredentials,
     CredentialsRejected,
     CSSMClient,
@@ -240,14 +239,3 @@ def test_clients_with_one_ca_bundle_share_one_tls_context() -> None:
     assert tls_context(first_certificate()) is tls_context(first_certificate())
     assert tls_context(None) is tls_context(None)
     assert tls_context(None) is not tls_context(first_certificate())
-
-
-async def test_idle_connections_are_dropped_before_common_server_timeouts() -> None:
-    endpoint = CSSMEndpoint.on_prem("https://ssm.test")
-    client = CSSMClient(
-        endpoint, ClientCredentials("id", SecretStr("s" * 10)), domain="d", virtual_account="v"
-    )
-    pool = client._http._transport._pool  # type: ignore[attr-defined]
-    assert pool._keepalive_expiry == CallPolicy().keepalive_expiry < 5.0
-    assert (pool._max_connections, pool._max_keepalive_connections) == (100, 20)
-    await client.aclose()

@@ -167,10 +167,6 @@ class CallPolicy:
     """Seconds a refusal of the client credentials is answered from memory."""
     page_size: int = 100
     """Product instances per page; a shorter page is the last one."""
-    keepalive_expiry: float = 2.0
-    """Seconds an idle connection is kept for the next request; below the common server
-    keep-alive timeouts (5 s and more), so a request is not sent on a connection the server is
-    closing, which would fail a token creation that is not repeated."""
 
 
 class RateLimits:
@@ -353,12 +349,6 @@ class CSSMClient:
                 read=p.read_timeout,
                 write=p.write_timeout,
                 pool=p.pool_timeout,
-            ),
-            # httpx's default pool sizes, with our keep-alive expiry.
-            limits=httpx.Limits(
-                max_connections=100,
-                max_keepalive_connections=20,
-                keepalive_expiry=p.keepalive_expiry,
             ),
             transport=transport,
             headers={"Accept": "application/json"},
