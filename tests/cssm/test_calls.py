@@ -8,7 +8,7 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from smartlicensing.cssm import AccountNotFound, VirtualAccountNotFound
+from smartlicensing.cssm import AccountNotFound, UnexpectedAnswer, VirtualAccountNotFound
 from smartlicensing.cssm.models import (
     LicenseRequest,
     ProductInstance,
@@ -273,3 +273,54 @@ async def test_paging_ends_at_a_short_page_even_if_the_total_is_wrong() -> None:
 
     assert names == ["csw-0"]
     assert len(fake.data_requests(DEVICES)) == 1
+
+
+def _listed(description: str, value: str, expires: str, status: str = "ACTIVE") -> dict[str, str]:
+    return {
+        "token": value,
+        "description": description,
+        "expirationDate": expires,
+        "status": status,
+    }
+
+
+async def test_find_token_picks_the_longest_lived_active_token_of_its_description() -> None:
+    fake = FakeCSSM()
+    others = [
+        _listed(f"slr/ns/csw-{n:04d}", f"other-token-{n:04d}", "2030-01-01") for n in range(500)
+    ]
+    mine = [
+        _listed("slr/ns/mine", "mine-short-lived", "2030-01-01T00:00:00Z"),
+        _listed("slr/ns/mine", "mine-long-lived", "2031-01-01T00:00:00Z"),
+        _listed("slr/ns/mine", "mine-revoked", "2032-01-01T00:00:00Z", status="REVOKED"),
+    ]
+    fake.route("GET", va_path("tokens"), ok(tokens=[*others[:250], *mine, *others[250:]]))
+    async with make_client(fake) as client:
+        found = await client.find_token("slr/ns/mine")
+        absent = await client.find_token("slr/ns/nobody")
+
+    assert found is not None
+    assert found.value.get_secret_value() == "mine-long-lived"
+    assert absent is None
+
+
+@pytest.mark.parametrize(
+    ("tokens", "refused"),
+    [
+        pytest.param([{"description": "slr/ns/other", "uses": "x"}], False, id="other-unreadable"),
+        pytest.param([{"description": "slr/ns/mine", "uses": "x"}], True, id="mine-unreadable"),
+        pytest.param(["not an object"], True, id="item-not-an-object"),
+        pytest.param({"token": "x"}, True, id="not-a-list"),
+    ],
+)
+async def test_find_token_reads_only_the_tokens_it_looks_for(tokens: object, refused: bool) -> None:
+    """An unreadable token of another description does not stop the look-up; one of this
+    description, or a list that is no list of objects, is an unexpected answer."""
+    fake = FakeCSSM()
+    fake.route("GET", va_path("tokens"), ok(tokens=tokens))
+    async with make_client(fake) as client:
+        if refused:
+            with pytest.raises(UnexpectedAnswer, match="list_tokens"):
+                await client.find_token("slr/ns/mine")
+        else:
+            assert await client.find_token("slr/ns/mine") is None

@@ -233,3 +233,9 @@ def test_credentials_and_endpoint_reprs_hide_secrets() -> None:
 
 def test_default_trust_is_the_public_ca_bundle() -> None:
     assert len(tls_context(None).get_ca_certs()) > 100
+
+
+def test_clients_with_one_ca_bundle_share_one_tls_context() -> None:
+    assert tls_context(first_certificate()) is tls_context(first_certificate())
+    assert tls_context(None) is tls_context(None)
+    assert tls_context(None) is not tls_context(first_certificate())

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from smartlicensing.observability.redaction import MASK, SecretRegistry, redact
 
@@ -85,3 +89,67 @@ def test_extra_values_are_masked_for_one_call() -> None:
     assert redact("x call-secret-9 y", extra=["call-secret-9"], registry=SecretRegistry()) == (
         f"x {MASK} y"
     )
+
+
+def test_values_registered_after_masking_began_are_masked_too() -> None:
+    registry = SecretRegistry()
+    registry.register("first-secret-1")
+    text = "first-secret-1 later-secret-2"
+    assert redact(text, registry=registry) == f"{MASK} later-secret-2"
+    registry.register("later-secret-2")
+    assert redact(text, registry=registry) == f"{MASK} {MASK}"
+
+
+def test_every_one_of_thousands_of_values_is_masked() -> None:
+    registry = SecretRegistry()
+    values = [f"api-secret-{n:05d}-0123456789abcdef" for n in range(5000)]
+    registry.register(*values)
+    for value in (values[0], values[2500], values[-1]):
+        assert redact(f"signing with {value}.", registry=registry) == f"signing with {MASK}."
+    assert len(registry) == 5000
+
+
+@pytest.mark.parametrize(
+    ("registered", "text", "expected"),
+    [
+        pytest.param(("secret-a",), "secret-a", MASK, id="whole-text"),
+        pytest.param(("secret-a",), "secret-asecret-a", MASK * 2, id="adjacent"),
+        pytest.param(("secret-a",), "xsecret-", "xsecret-", id="prefix-only-at-end"),
+        pytest.param(("secret", "secret-longer"), "secret-long", f"{MASK}-long", id="shorter-fits"),
+        pytest.param(
+            ("aaaaaa-1", "aaaaaaa-2"), "aaaaaaa-2", MASK, id="later-start-after-prefix-miss"
+        ),
+        pytest.param(("abcdef-xyz", "def-xyz-12"), "abcdef-xyz-12", f"{MASK}-12", id="leftmost"),
+        pytest.param(("ünïcødé-1",), "a ünïcødé-1 b", f"a {MASK} b", id="non-ascii"),
+    ],
+)
+def test_masking_is_leftmost_and_longest(
+    registered: tuple[str, ...], text: str, expected: str
+) -> None:
+    registry = SecretRegistry()
+    registry.register(*registered)
+    assert registry.mask(text) == expected
+
+
+def test_forgetting_one_value_keeps_those_sharing_its_prefix() -> None:
+    registry = SecretRegistry()
+    registry.register("shared-prefix-1", "shared-prefix-2")
+    registry.forget("shared-prefix-1", "never-registered")
+    assert registry.mask("shared-prefix-1 shared-prefix-2") == f"shared-prefix-1 {MASK}"
+    assert len(registry) == 1
+
+
+_ALPHABET = "ab-1"
+
+
+@given(
+    values=st.lists(st.text(_ALPHABET, min_size=6, max_size=10), max_size=8),
+    text=st.text(_ALPHABET, max_size=60),
+)
+def test_masking_agrees_with_one_alternation_of_every_value(values: list[str], text: str) -> None:
+    """What an alternation of every value, longest first, replaces is what gets masked."""
+    registry = SecretRegistry()
+    registry.register(*values)
+    ordered = sorted(set(values), key=len, reverse=True)
+    expected = re.sub("|".join(map(re.escape, ordered)), MASK, text) if ordered else text
+    assert registry.mask(text) == expected

@@ -356,6 +356,7 @@ class Licensing:
 def register_out_of_band(licensing: Licensing, uuid: str, token: str, transport: str) -> None:
     """What a person does in the Secure Workload UI, through the cluster's licensing API."""
     credentials = licensing.cluster_credentials(uuid)
+    logged_before = licensing.cluster_calls(uuid, "POST", "*/registration")
 
     async def register() -> None:
         driver = ApiDriver(
@@ -370,6 +371,12 @@ def register_out_of_band(licensing: Licensing, uuid: str, token: str, transport:
             await driver.aclose()
 
     asyncio.run(register())
+    # The simulator logs a call once it has answered it: wait for the entry, so that a test
+    # clearing the log next does not see this call land after the clearing.
+    wait_for(
+        lambda: licensing.cluster_calls(uuid, "POST", "*/registration") > logged_before,
+        what="the simulator to log the registration made by hand",
+    )
 
 
 def issue_token_at_sim(licensing: Licensing, *, on_prem: bool = False) -> str:

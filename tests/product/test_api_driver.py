@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import ssl
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+import certifi
 import httpx
 import pytest
 from prometheus_client import CollectorRegistry
@@ -19,7 +22,12 @@ from smartlicensing.product import (
     SecretInput,
     SecretKeyRef,
 )
-from smartlicensing.product.api_driver import ApiCredentials, ApiDriver, DriverPolicy
+from smartlicensing.product.api_driver import (
+    ApiCredentials,
+    ApiDriver,
+    DriverPolicy,
+    tls_context,
+)
 from smartlicensing.product.errors import (
     AlreadyRegistered,
     ClusterCABundleInvalid,
@@ -301,3 +309,68 @@ async def test_calls_are_counted() -> None:
         sample("smartlicensing_product_calls_total", {"operation": "status", "outcome": "success"})
         == 1
     )
+
+
+def _certificates(count: int) -> list[str]:
+    """The first ``count`` certificates of certifi's bundle, each as PEM text of its own."""
+    end = "-----END CERTIFICATE-----"
+    text = Path(certifi.where()).read_text()
+    found: list[str] = []
+    at = 0
+    while len(found) < count:
+        start = text.index("-----BEGIN CERTIFICATE-----", at)
+        at = text.index(end, start) + len(end)
+        found.append(text[start:at])
+    return found
+
+
+def test_drivers_with_one_ca_bundle_share_one_tls_context() -> None:
+    bundle, _ = _certificates(2)
+    assert tls_context(bundle) is tls_context(bundle)
+    assert tls_context(None) is tls_context(None)
+
+
+def test_each_ca_bundle_has_a_tls_context_trusting_only_it() -> None:
+    first, second = _certificates(2)
+    one, other = tls_context(first), tls_context(second)
+    assert one is not other
+    (trusted_by_one,), (trusted_by_other,) = one.get_ca_certs(), other.get_ca_certs()
+    assert trusted_by_one["subject"] != trusted_by_other["subject"]
+    assert one.verify_mode == ssl.CERT_REQUIRED
+    assert one.check_hostname is True
+
+
+def test_an_invalid_ca_bundle_is_refused_every_time() -> None:
+    for _ in range(2):
+        with pytest.raises(ClusterCABundleInvalid):
+            tls_context("-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n")
+
+
+async def test_a_driver_uses_the_shared_context_of_its_ca_bundle() -> None:
+    bundle, _ = _certificates(2)
+    built = ApiDriver(
+        "https://csw.test",
+        ApiCredentials(API_KEY, SecretStr(API_SECRET)),
+        cluster_uuid=UUID,
+        ca_bundle=bundle,
+    )
+    pool = built._http._transport._pool  # type: ignore[attr-defined]
+    assert pool._ssl_context is tls_context(bundle)
+    await built.aclose()
+
+
+@pytest.mark.parametrize("expiry", [pytest.param(1.0, id="default"), pytest.param(0.25, id="set")])
+async def test_idle_connections_are_dropped_before_a_server_would_close_them(
+    expiry: float,
+) -> None:
+    policy = DriverPolicy() if expiry == 1.0 else DriverPolicy(keepalive_expiry=expiry)
+    built = ApiDriver(
+        "https://csw.test",
+        ApiCredentials(API_KEY, SecretStr(API_SECRET)),
+        cluster_uuid=UUID,
+        policy=policy,
+    )
+    pool = built._http._transport._pool  # type: ignore[attr-defined]
+    assert pool._keepalive_expiry == expiry
+    assert (pool._max_connections, pool._max_keepalive_connections) == (100, 20)
+    await built.aclose()

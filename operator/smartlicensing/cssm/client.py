@@ -27,6 +27,7 @@ Retries, and why they differ by call:
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import math
 import ssl
@@ -89,6 +90,8 @@ MAX_TOKEN_DESCRIPTION: Final = 100
 TOKEN_DAYS_RANGE: Final = range(1, 366)
 MAX_LICENSE_PAGE: Final = 1000
 _STATUS_MESSAGE_LIMIT = 300
+_TLS_CONTEXTS = 64
+"""CA bundles whose TLS context is kept; a rotated bundle makes a new one."""
 
 
 class ServerType(StrEnum):
@@ -186,9 +189,13 @@ class RateLimits:
         return limiter
 
 
+@functools.lru_cache(maxsize=_TLS_CONTEXTS)
 def tls_context(ca_bundle: str | None) -> ssl.SSLContext:
     """A verifying TLS context: the public CAs (certifi's, as httpx uses), or only those of
-    ``ca_bundle`` (PEM text)."""
+    ``ca_bundle`` (PEM text).
+
+    One context per bundle is shared by every client of the process (building one loads the
+    certificates anew); an invalid bundle raises each time and is not cached."""
     if not ca_bundle:
         return ssl.create_default_context(cafile=certifi.where())
     try:
@@ -407,10 +414,22 @@ class CSSMClient:
         This is how a caller learns whether a :meth:`create_token` whose outcome is unknown
         did create the token: create tokens with a description unique to their purpose.
         """
+        body = await self._json(_Call("list_tokens"), "GET", "v1", self._tokens_path())
+        items = body.get("tokens") or []
+        if not isinstance(items, list):
+            raise UnexpectedAnswer(
+                "CSSM list_tokens: tokens is not a list", operation="list_tokens"
+            )
+        # A virtual account holds a token per registration: only those with this description
+        # are read into models, so a look-up costs little more than the JSON of the answer.
         matches = [
             token
-            for token in await self.list_tokens()
-            if token.description == description and token.status is TokenStatus.ACTIVE
+            for token in (
+                self._parse(item, RegistrationToken, "list_tokens")
+                for item in _dicts(items, "list_tokens")
+                if item.get("description", "") == description
+            )
+            if token.status is TokenStatus.ACTIVE
         ]
         if not matches:
             return None

@@ -256,14 +256,25 @@ async def _due(
     *,
     recheck_stalled: bool,
 ) -> Due | None:
-    status = SmartLicenseRegistrationStatus.model_validate(status_for_decision(runtime, body))
+    uid = str(body.meta.get("uid"))
+    # Without a resourceVersion (a body built by hand) nothing is reused.
+    version: object = body.meta.get("resourceVersion") or object()
+    remembered = runtime.remembered_status(uid)
+    status = runtime.parsed(
+        uid,
+        "status",
+        remembered if remembered is not None else version,
+        lambda: SmartLicenseRegistrationStatus.model_validate(status_for_decision(runtime, body)),
+    )
     namespace = str(body.meta.get("namespace"))
     generation = int(body.meta.get("generation") or 0)
     now = runtime.now()
     fingerprint = None
     if status.stalled_inputs is not None and recheck_stalled:
         fingerprint = await registration_fingerprint(runtime, namespace, body.spec, generation)
-    spec, _ = parse_spec(SmartLicenseRegistrationSpec, body.spec)
+    spec, _ = runtime.parsed(
+        uid, "spec", version, lambda: parse_spec(SmartLicenseRegistrationSpec, body.spec)
+    )
     if spec is None:
         return why_due(status, generation=generation, now=now, fingerprint=fingerprint)
     return decide.registration_due(

@@ -18,7 +18,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, SecretStr
 
@@ -48,6 +48,8 @@ from smartlicensing.product.manual_driver import ManualDriver
 from smartlicensing.reconcile import schedule
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 Clock = Callable[[], datetime]
 
@@ -89,6 +91,8 @@ class Runtime:
     #: Per object: the last ``sync-requested-at`` value looked at (answered once, not per tick).
     sync_requests_seen: dict[str, str] = field(default_factory=dict)
     _statuses: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: Per object and kind of input: the input last parsed and what parsing it gave.
+    _parsed: dict[tuple[str, str], tuple[object, Any]] = field(default_factory=dict)
 
     # --- shared things ------------------------------------------------------------------
 
@@ -130,9 +134,29 @@ class Runtime:
         """The status last decided for the object by this process, if any."""
         return self._statuses.get(uid)
 
+    def parsed(self, uid: str, what: str, source: object, parse: Callable[[], T]) -> T:
+        """What ``parse`` gives for the object's ``what`` when read from ``source``.
+
+        The timer looks at every object every ``timer_interval`` and almost always finds its
+        spec and status as they were: parsing them again each time (pydantic over kopf's
+        views) was a good part of the operator's CPU with many objects. ``source`` is what
+        the parse depends on (a ``resourceVersion``, or the remembered status itself); the
+        last result is kept while it compares equal.
+        """
+        key = (uid, what)
+        cached = self._parsed.get(key)
+        if cached is not None and (cached[0] is source or cached[0] == source):
+            result: T = cached[1]
+            return result
+        value = parse()
+        self._parsed[key] = (source, value)
+        return value
+
     def forget(self, uid: str) -> None:
         """Drop what the runtime keeps about an object that is gone."""
         self._statuses.pop(uid, None)
+        for what in ("spec", "status"):
+            self._parsed.pop((uid, what), None)
         self._locks.pop(uid, None)
         self.deleting.discard(uid)
         self.manual_polls.pop(uid, None)

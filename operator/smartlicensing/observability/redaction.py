@@ -47,35 +47,86 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
 
 
 class SecretRegistry:
-    """A thread-safe set of secret values to mask wherever they appear."""
+    """A thread-safe set of secret values to mask wherever they appear.
+
+    Besides the set, an index maps the first :data:`_MIN_REGISTERED_LENGTH` characters of the
+    values to the lengths values with that beginning have. Registering a value costs the same
+    with ten values as with ten thousand, and masking costs one dictionary look-up per
+    character of the text, plus a set look-up per length where a beginning matches, however
+    many values are registered. (One regular expression of every value would be recompiled for
+    each new value: its cost grows with the square of the registrations.)
+    """
 
     def __init__(self) -> None:
         self._values: set[str] = set()
+        # Beginning -> the lengths of the values with it, longest first. The tuples are
+        # replaced, never changed, so a masking thread never sees one half-updated.
+        self._lengths: dict[str, tuple[int, ...]] = {}
+        self._counts: dict[tuple[str, int], int] = {}
         self._lock = threading.Lock()
-        self._compiled: re.Pattern[str] | None = None
 
     def register(self, *values: str | None) -> None:
         with self._lock:
             for value in values:
                 if value and len(value) >= _MIN_REGISTERED_LENGTH and value not in self._values:
+                    key = (value[:_MIN_REGISTERED_LENGTH], len(value))
+                    self._counts[key] = self._counts.get(key, 0) + 1
+                    if self._counts[key] == 1:
+                        lengths = {*self._lengths.get(key[0], ()), key[1]}
+                        self._lengths[key[0]] = tuple(sorted(lengths, reverse=True))
                     self._values.add(value)
-                    self._compiled = None
 
     def forget(self, *values: str) -> None:
         with self._lock:
-            self._values.difference_update(values)
-            self._compiled = None
+            for value in values:
+                if value not in self._values:
+                    continue
+                self._values.discard(value)
+                key = (value[:_MIN_REGISTERED_LENGTH], len(value))
+                self._counts[key] -= 1
+                if self._counts[key] == 0:
+                    del self._counts[key]
+                    rest = tuple(n for n in self._lengths.get(key[0], ()) if n != key[1])
+                    if rest:
+                        self._lengths[key[0]] = rest
+                    else:
+                        self._lengths.pop(key[0], None)
 
     def __len__(self) -> int:
         return len(self._values)
 
-    def pattern(self) -> re.Pattern[str] | None:
-        with self._lock:
-            if self._compiled is None and self._values:
-                # Longest first, so a secret containing another is masked whole.
-                ordered = sorted(self._values, key=len, reverse=True)
-                self._compiled = re.compile("|".join(re.escape(value) for value in ordered))
-            return self._compiled
+    def mask(self, text: str) -> str:
+        """``text`` with every registered value in it replaced by :data:`MASK`.
+
+        Scans left to right; where several values start at one place, the longest wins, and
+        the scan goes on after it (as a regular expression alternation would).
+        """
+        index, values = self._lengths, self._values
+        if not index:
+            return text
+        width = _MIN_REGISTERED_LENGTH
+        pieces: list[str] = []
+        kept_from = 0
+        at = 0
+        last = len(text) - width
+        while at <= last:
+            lengths = index.get(text[at : at + width])
+            if lengths is not None:
+                for length in lengths:
+                    if text[at : at + length] in values:
+                        pieces.append(text[kept_from:at])
+                        pieces.append(MASK)
+                        at += length
+                        kept_from = at
+                        break
+                else:
+                    at += 1
+            else:
+                at += 1
+        if not pieces:
+            return text
+        pieces.append(text[kept_from:])
+        return "".join(pieces)
 
 
 SECRETS = SecretRegistry()
@@ -92,9 +143,7 @@ def redact(text: str, extra: Iterable[str | None] = (), registry: SecretRegistry
     for value in extra:
         if value and len(value) >= _MIN_REGISTERED_LENGTH:
             text = text.replace(value, MASK)
-    compiled = registry.pattern()
-    if compiled is not None:
-        text = compiled.sub(MASK, text)
+    text = registry.mask(text)
     for pattern, replacement in _PATTERNS:
         text = pattern.sub(replacement, text)
     return text

@@ -16,6 +16,7 @@ cluster raises :class:`ClusterMismatch` instead of registering the wrong cluster
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import ssl
@@ -64,6 +65,8 @@ E = TypeVar("E", bound=StrEnum)
 
 LICENSING_PATH: Final = "/openapi/v1/licensing"
 _MESSAGE_LIMIT = 300
+_TLS_CONTEXTS = 64
+"""CA bundles whose TLS context is kept; a rotated bundle makes a new one."""
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,33 @@ class DriverPolicy:
     wait_max: float = 10.0
     wait_jitter: float = 1.0
     retry_budget: float = 120.0
+    keepalive_expiry: float = 1.0
+    """Seconds an idle connection is kept for the next request.
+
+    Short on purpose: a pass reads the cluster's status, then spends a while at CSSM before it
+    registers. A server that closed the idle connection meanwhile (uvicorn does after 5 s)
+    fails a request sent on it with a broken connection, and a failed registration is not
+    repeated (it may have been carried out), so it would wait out a backoff instead.
+    """
+
+
+@functools.lru_cache(maxsize=_TLS_CONTEXTS)
+def tls_context(ca_bundle: str | None) -> ssl.SSLContext:
+    """The verifying TLS context for clusters with this CA bundle (PEM text), or for clusters
+    with certificates from the system's CAs when ``ca_bundle`` is None.
+
+    One context per bundle is shared by every driver of the process: building one loads the
+    certificates anew (the system store takes tens of milliseconds), and a context only reads
+    its certificates once built. Raises :class:`ClusterCABundleInvalid` (and caches nothing)
+    when the bundle is not PEM certificate text.
+    """
+    try:
+        return ssl.create_default_context(cadata=ca_bundle)
+    except (ssl.SSLError, ValueError):
+        raise ClusterCABundleInvalid(
+            "the cluster's CA bundle is not valid PEM certificate text; check the Secret "
+            "the driver's CA bundle comes from"
+        ) from None
 
 
 class _Transient(Exception):
@@ -121,17 +151,17 @@ class ApiDriver:
         self._metrics = metrics or METRICS
         self._now = now
         register_secret(credentials.api_secret.get_secret_value())
-        try:
-            verify = ssl.create_default_context(cadata=ca_bundle or None)
-        except (ssl.SSLError, ValueError):
-            raise ClusterCABundleInvalid(
-                "the cluster's CA bundle is not valid PEM certificate text; check the Secret "
-                "the driver's CA bundle comes from"
-            ) from None
+        verify = tls_context(ca_bundle or None)
         p = self.policy
         self._http = httpx.AsyncClient(
             verify=verify,
             timeout=httpx.Timeout(p.read_timeout, connect=p.connect_timeout),
+            # httpx's default pool sizes, with our keep-alive expiry.
+            limits=httpx.Limits(
+                max_connections=100,
+                max_keepalive_connections=20,
+                keepalive_expiry=p.keepalive_expiry,
+            ),
             transport=transport,
             follow_redirects=False,
         )
