@@ -10,7 +10,7 @@ from urllib.parse import parse_qs
 import httpx
 import pytest
 
-from smartlicensing.cssm import CredentialsRejected
+from smartlicensing.cssm import CredentialsRejected, CSSMUnavailable
 
 from .fake_cssm import CLIENT_ID, CLIENT_SECRET, DOMAIN, Clock, FakeCSSM, make_client, ok
 
@@ -72,15 +72,18 @@ async def test_invalid_token_fetches_a_new_one_and_repeats_once() -> None:
     assert len(fake.data_requests()) == 3
 
 
-async def test_a_second_invalid_token_is_not_retried_again() -> None:
+@pytest.mark.looptime
+async def test_a_fresh_token_refused_too_is_a_transient_failure_with_bounded_retries() -> None:
     fake = FakeCSSM()
     fake.route("GET", ACCOUNTS, httpx.Response(401, json={"error": "invalid_token"}))
     async with make_client(fake) as client:
-        with pytest.raises(CredentialsRejected, match="freshly issued access token"):
+        with pytest.raises(CSSMUnavailable, match="freshly issued access token") as raised:
             await client.accounts()
 
-    assert len(fake.token_requests()) == 2
-    assert len(fake.data_requests()) == 2
+    attempts = client.policy.attempts
+    assert not isinstance(raised.value, CredentialsRejected)
+    assert len(fake.token_requests()) == 2 * attempts
+    assert len(fake.data_requests()) == 2 * attempts
 
 
 async def test_rejected_client_credentials_raise_without_retrying() -> None:

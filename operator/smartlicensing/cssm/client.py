@@ -718,12 +718,11 @@ class CSSMClient:
                 await self._wait_rate_limited(call.operation, response, waits)
                 continue
             if response.status_code == 401 and _error_code(response) == "invalid_token":
-                if refreshed:
-                    raise CredentialsRejected(
-                        f"CSSM {call.operation}: a freshly issued access token was refused",
-                        operation=call.operation,
-                    )
                 self._tokens.invalidate(token)
+                if refreshed:
+                    # The token endpoint accepted the credentials a moment ago, so this is not a
+                    # refusal of them (that is 401 invalid_client there): retry with backoff.
+                    raise _Transient("a freshly issued access token was refused", sent=False)
                 refreshed = True
                 continue
             return self._read(call, response)
