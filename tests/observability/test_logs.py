@@ -110,3 +110,24 @@ def test_metrics_reconcile_and_registration_states() -> None:
     )
     assert sample("smartlicensing_registrations", {"state": "Registered"}) == 4
     assert sample("smartlicensing_registrations", {"state": "AwaitingUser"}) is None
+
+
+@pytest.mark.parametrize(
+    ("level", "shown"),
+    [
+        pytest.param("INFO", False, id="info-hides-requests"),
+        pytest.param("DEBUG", True, id="debug-shows-requests"),
+    ],
+)
+def test_http_library_request_lines_only_at_debug(level: str, shown: bool) -> None:
+    httpx_logger = logging.getLogger("httpx")
+    saved = httpx_logger.level
+    stream = io.StringIO()
+    try:
+        configure_logging("text", level, stream=stream)
+
+        httpx_logger.info("HTTP Request: GET http://cssm.example/ok")
+    finally:
+        httpx_logger.setLevel(saved)
+
+    assert ("HTTP Request: GET" in stream.getvalue()) is shown

@@ -99,6 +99,9 @@ def _as_text(value: object) -> str:
         return f"<{type(value).__name__}>"
 
 
+_HTTP_LIBRARY_LOGGERS = ("httpx", "httpcore")
+
+
 def configure_logging(
     log_format: str = "text",
     level: str | int = "INFO",
@@ -128,4 +131,9 @@ def configure_logging(
             root.removeHandler(existing)
     root.addHandler(handler)
     root.setLevel(level)
+    # httpx logs every request at INFO; the operator's own clients log their calls at DEBUG, so
+    # below DEBUG these lines are noise (thousands a day at scale) and are left out.
+    quiet = logging.getLevelName(level) if isinstance(level, int) else level.upper()
+    for name in _HTTP_LIBRARY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.NOTSET if quiet == "DEBUG" else logging.WARNING)
     return handler
