@@ -56,6 +56,12 @@ class OperatorSettings(BaseSettings):
         ge=1,
         description="Attempts at deregistering before deletion goes ahead with a warning.",
     )
+    timer_exit_polling: float = Field(
+        default=1.0,
+        gt=0,
+        description="Seconds between kopf's checks, when an object is deleted in the middle of a "
+        "timer pass, of whether the pass has ended so the finalizer can go (kopf's default: 60).",
+    )
     unexpected_error_backoff: float = Field(
         default=120.0,
         gt=0,

@@ -120,6 +120,9 @@ def configure_kopf(settings: kopf.OperatorSettings, ours: OperatorSettings) -> N
     settings.networking.request_timeout = ours.request_timeout
     settings.networking.connect_timeout = ours.connect_timeout
     settings.execution.default_backoff = ours.unexpected_error_backoff
+    # NB: a timer pass still running when its object is deleted holds the finalizer until kopf
+    # looks again; with kopf's 60 s default, `kubectl delete` would hang for up to a minute.
+    settings.background.cancellation_polling = ours.timer_exit_polling
     objects = logging.getLogger("kopf.objects")
     if _QUIET_TIMERS not in objects.filters:
         objects.addFilter(_QUIET_TIMERS)
