@@ -178,6 +178,7 @@ async def test_apply_creates_an_owned_secret() -> None:
     )
 
     assert written is SecretWrite.CREATED
+    assert api.calls == ["create"]  # a new Secret costs one call
     stored = api.store[(NS, "dark-site-1-authorization")]
     references = meta(stored).owner_references
     assert references is not None
@@ -209,7 +210,7 @@ async def test_apply_without_change_does_not_write() -> None:
     written = await apply_owned_secret(api, NS, "codes", {"request": "CB-1"}, OWNER)
 
     assert written is SecretWrite.UNCHANGED
-    assert api.calls == ["read"]
+    assert api.calls == ["create", "read"]
 
 
 async def test_apply_never_overwrites_a_secret_of_somebody_else() -> None:
@@ -226,7 +227,7 @@ async def test_apply_rereads_after_a_conflict() -> None:
     written = await apply_owned_secret(api, NS, "codes", {"request": "CB-2"}, OWNER)
 
     assert written is SecretWrite.UPDATED
-    assert api.calls == ["read", "replace", "read", "replace"]
+    assert api.calls == ["create", "read", "replace", "read", "replace"]
     assert api.decoded("codes")["request"] == "CB-2"
 
 

@@ -93,6 +93,11 @@ class Runtime:
     _statuses: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: Per object and kind of input: the input last parsed and what parsing it gave.
     _parsed: dict[tuple[str, str], tuple[object, Any]] = field(default_factory=dict)
+    #: Secret reads under way, by namespace and name: a caller that comes while one is out
+    #: shares its answer instead of sending the same GET again.
+    _secret_reads: dict[tuple[str, str], asyncio.Future[tuple[dict[str, SecretStr], str]]] = field(
+        default_factory=dict
+    )
 
     # --- shared things ------------------------------------------------------------------
 
@@ -172,6 +177,27 @@ class Runtime:
         self.stalled_checked[uid] = now
         return True
 
+    async def read_secret(self, namespace: str, name: str) -> tuple[dict[str, SecretStr], str]:
+        """A Secret's decoded keys and its ``resourceVersion``; raises the ``kube`` errors.
+
+        Reads of the same Secret that overlap are one GET: a burst of registrations of one
+        account would otherwise read its credentials once each, all at the same moment. An
+        answer is never kept after it arrives, so a change is seen by the next read.
+        """
+        key = (namespace, name)
+        read = self._secret_reads.get(key)
+        if read is None:
+            # A task of its own: a caller cancelled while waiting does not cancel the others.
+            read = asyncio.ensure_future(read_secret_versioned(self.secrets, namespace, name))
+            self._secret_reads[key] = read
+            read.add_done_callback(lambda done: self._read_done(key, done))
+        return await asyncio.shield(read)
+
+    def _read_done(self, key: tuple[str, str], read: asyncio.Future[Any]) -> None:
+        self._secret_reads.pop(key, None)
+        if not read.cancelled():
+            read.exception()  # retrieved: every caller may have been cancelled meanwhile
+
     async def secret_versions(self, namespace: str, names: list[str]) -> dict[str, str]:
         """The ``resourceVersion`` of each named Secret ("" when absent, "unreadable" on error).
 
@@ -195,6 +221,7 @@ class Runtime:
             attempts=s.call_attempts,
             wait_initial=s.call_wait_initial,
             max_retry_after=s.cssm_max_retry_after,
+            max_in_flight=s.cssm_max_in_flight,
         )
 
     async def cssm_client(
@@ -205,7 +232,7 @@ class Runtime:
         Raises the ``kube`` errors of reading the credentials (or CA) Secret as they are.
         """
         ref = spec.credentials_secret_ref
-        values, version = await read_secret_versioned(self.secrets, namespace, ref.name)
+        values, version = await self.read_secret(namespace, ref.name)
         client_id = key_of(values, "client_id", namespace=namespace, name=ref.name)
         client_secret = key_of(values, "client_secret", namespace=namespace, name=ref.name)
 
@@ -213,9 +240,7 @@ class Runtime:
         ca_version = ""
         ca_ref = spec.server.ca_bundle_secret_ref
         if ca_ref is not None:
-            ca_values, ca_version = await read_secret_versioned(
-                self.secrets, namespace, ca_ref.name
-            )
+            ca_values, ca_version = await self.read_secret(namespace, ca_ref.name)
             ca_bundle = key_of(
                 ca_values, ca_ref.key, namespace=namespace, name=ca_ref.name
             ).get_secret_value()
@@ -300,7 +325,7 @@ class Runtime:
         assert driver.url is not None
         assert driver.credentials_secret_ref is not None
         ref = driver.credentials_secret_ref
-        values, version = await read_secret_versioned(self.secrets, namespace, ref.name)
+        values, version = await self.read_secret(namespace, ref.name)
         api_key = key_of(values, "api_key", namespace=namespace, name=ref.name)
         api_secret = key_of(values, "api_secret", namespace=namespace, name=ref.name)
         s = self.settings

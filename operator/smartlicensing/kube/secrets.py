@@ -249,15 +249,11 @@ async def apply_owned_secret(
     """
     encoded = _encode(data)
     all_labels = {MANAGED_BY_LABEL: MANAGED_BY, **(labels or {})}
+    # Created first, read only when it turns out to exist: the Secrets written here are almost
+    # always new (an issued token, a code), so that is one call where reading first was two.
+    may_exist = False
     for _ in range(_CONFLICT_RETRIES):
-        try:
-            existing = await asyncio.to_thread(api.read_namespaced_secret, name, namespace)
-        except ApiException as error:
-            if error.status != 404:
-                raise _translate(error, namespace, name, "read") from None
-            existing = None
-
-        if existing is None:
+        if not may_exist:
             body = V1Secret(
                 metadata=V1ObjectMeta(
                     name=name,
@@ -271,11 +267,20 @@ async def apply_owned_secret(
             try:
                 await asyncio.to_thread(api.create_namespaced_secret, namespace, body)
             except ApiException as error:
-                if error.status == 409:
-                    continue  # created meanwhile: read it and update
-                raise _translate(error, namespace, name, "create") from None
-            logger.info("created %s for %s %s", _where(namespace, name), owner.kind, owner.name)
-            return SecretWrite.CREATED
+                if error.status != 409:
+                    raise _translate(error, namespace, name, "create") from None
+                may_exist = True  # it exists: read it and update
+            else:
+                logger.info("created %s for %s %s", _where(namespace, name), owner.kind, owner.name)
+                return SecretWrite.CREATED
+
+        try:
+            existing = await asyncio.to_thread(api.read_namespaced_secret, name, namespace)
+        except ApiException as error:
+            if error.status != 404:
+                raise _translate(error, namespace, name, "read") from None
+            may_exist = False  # deleted meanwhile: create it
+            continue
 
         if not _owned_by(existing, owner):
             raise SecretOwnedByOther(

@@ -1,0 +1,93 @@
+"""Overlapping reads of one Secret are one GET; reads that do not overlap each go to the API."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import threading
+from typing import Any
+
+import pytest
+from kubernetes.client import V1ObjectMeta, V1Secret
+from kubernetes.client.exceptions import ApiException
+
+from smartlicensing import kube
+from smartlicensing.handlers.runtime import Runtime
+
+
+class GatedSecrets:
+    """A SecretsAPI whose reads wait for ``gate`` and are counted per Secret name."""
+
+    def __init__(self) -> None:
+        self.gate = threading.Event()
+        self.reads: dict[str, int] = {}
+        self.version = 1
+
+    def read_namespaced_secret(self, name: str, namespace: str) -> V1Secret:
+        self.reads[name] = self.reads.get(name, 0) + 1
+        if not self.gate.wait(10):
+            raise TimeoutError("gate never opened")
+        if name == "missing":
+            raise ApiException(status=404, reason="Not Found")
+        value = base64.b64encode(f"value-of-{name}".encode()).decode()
+        return V1Secret(
+            metadata=V1ObjectMeta(name=name, resource_version=str(self.version)),
+            data={"key": value},
+        )
+
+    def __getattr__(self, name: str) -> Any:
+        raise AssertionError(f"unexpected call {name}")
+
+
+async def until(condition: Any) -> None:
+    for _ in range(1000):
+        if condition():
+            return
+        await asyncio.sleep(0.005)
+    raise AssertionError("condition never held")
+
+
+async def test_overlapping_reads_of_one_secret_share_one_get() -> None:
+    api = GatedSecrets()
+    runtime = Runtime(secrets_factory=lambda: api)
+    readers = [asyncio.create_task(runtime.read_secret("ns", "creds")) for _ in range(20)]
+    other = asyncio.create_task(runtime.read_secret("ns", "other"))
+    await until(lambda: api.reads.get("creds") == 1 and api.reads.get("other") == 1)
+    api.gate.set()
+    answers = await asyncio.gather(*readers)
+    assert {values["key"].get_secret_value() for values, _ in answers} == {"value-of-creds"}
+    assert {version for _, version in answers} == {"1"}
+    assert (await other)[0]["key"].get_secret_value() == "value-of-other"
+    assert api.reads == {"creds": 1, "other": 1}
+
+    # Nothing is kept: the next read asks the API again and sees the new version.
+    api.version = 2
+    assert (await runtime.read_secret("ns", "creds"))[1] == "2"
+    assert api.reads["creds"] == 2
+
+
+async def test_every_overlapping_reader_gets_the_error() -> None:
+    api = GatedSecrets()
+    runtime = Runtime(secrets_factory=lambda: api)
+    readers = [asyncio.create_task(runtime.read_secret("ns", "missing")) for _ in range(5)]
+    await until(lambda: api.reads.get("missing") == 1)
+    api.gate.set()
+    for reader in readers:
+        with pytest.raises(kube.SecretNotFound, match="ns/missing does not exist"):
+            await reader
+    assert api.reads == {"missing": 1}
+
+
+async def test_a_cancelled_reader_does_not_cancel_the_others() -> None:
+    api = GatedSecrets()
+    runtime = Runtime(secrets_factory=lambda: api)
+    first = asyncio.create_task(runtime.read_secret("ns", "creds"))
+    second = asyncio.create_task(runtime.read_secret("ns", "creds"))
+    await until(lambda: api.reads.get("creds") == 1)
+    first.cancel()
+    api.gate.set()
+    with pytest.raises(asyncio.CancelledError):
+        await first
+    values, _ = await second
+    assert values["key"].get_secret_value() == "value-of-creds"
+    assert api.reads == {"creds": 1}
