@@ -80,6 +80,12 @@ class OperatorSettings(BaseSettings):
     cssm_requests_per_second: float = Field(
         default=5.0, gt=0, description="Requests per second to one CSSM host, all objects together."
     )
+    cssm_max_in_flight: int = Field(
+        default=8,
+        ge=1,
+        le=100,
+        description="Requests of one SmartAccount's CSSM client on the wire at once.",
+    )
     cssm_connect_timeout: float = Field(default=5.0, gt=0)
     cssm_read_timeout: float = Field(default=30.0, gt=0)
     cssm_max_retry_after: float = Field(

@@ -134,6 +134,7 @@ def make_client(
     metrics: Metrics | None = None,
     rate_limits: RateLimits | None = None,
     client_secret: str = CLIENT_SECRET,
+    transport: httpx.AsyncBaseTransport | None = None,
     **kwargs: Any,
 ) -> CSSMClient:
     endpoint = (
@@ -147,7 +148,7 @@ def make_client(
         domain=DOMAIN,
         virtual_account=VA,
         policy=policy,
-        transport=httpx.MockTransport(fake),
+        transport=transport or httpx.MockTransport(fake),
         monotonic=clock or Clock(),
         sleep=sleeps or Sleeps(),
         metrics=metrics or Metrics(CollectorRegistry()),

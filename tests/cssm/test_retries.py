@@ -203,3 +203,47 @@ async def test_rate_limit_is_shared_by_every_client_of_a_host() -> None:
     assert max(moments) >= 4.5
     per_second = [sum(1 for m in moments if s <= m < s + 1) for s in range(int(max(moments)) + 1)]
     assert max(per_second) <= 2 + 1  # the bucket admits one burst at start
+
+
+async def test_requests_on_the_wire_stay_within_max_in_flight() -> None:
+    """A burst of calls from one client never has more than ``max_in_flight`` requests out."""
+    fake = FakeCSSM()
+    in_flight, peak = 0, 0
+    release, three_out = asyncio.Event(), asyncio.Event()
+
+    async def transport(request: httpx.Request) -> httpx.Response:
+        nonlocal in_flight, peak
+        if request.url.path.endswith("/v1/token"):
+            return await fake(request)
+        in_flight += 1
+        peak = max(peak, in_flight)
+        if in_flight == 3:
+            three_out.set()
+        await release.wait()
+        in_flight -= 1
+        return await fake(request)
+
+    fake.route("GET", TOKENS, ok(tokens=[]))
+    policy = CallPolicy(attempts=1, wait_initial=0.0, wait_jitter=0.0, max_in_flight=3)
+    client = make_client(
+        fake,
+        policy=policy,
+        rate_limits=RateLimits(requests_per_second=1000),
+        transport=httpx.MockTransport(transport),
+    )
+    async with client:
+        calls = asyncio.gather(*(client.list_tokens() for _ in range(12)))
+        await asyncio.wait_for(three_out.wait(), 5)
+        for _ in range(20):  # the rest stay queued however long the first three take
+            await asyncio.sleep(0)
+        assert in_flight == 3
+        release.set()
+        assert await calls == [[]] * 12
+
+    assert peak == 3
+    assert len(fake.data_requests(TOKENS)) == 12
+
+
+def test_max_in_flight_below_one_is_refused() -> None:
+    with pytest.raises(ValueError, match="max_in_flight"):
+        make_client(FakeCSSM(), policy=CallPolicy(max_in_flight=0))

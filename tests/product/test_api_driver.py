@@ -52,6 +52,7 @@ from smartlicensing.product.errors import (
     UnexpectedClusterAnswer,
     UnsupportedVersion,
 )
+from smartlicensing.transport import AiohttpTransport
 
 from .fake_cluster import (
     API_KEY,
@@ -354,8 +355,9 @@ async def test_a_driver_uses_the_shared_context_of_its_ca_bundle() -> None:
         cluster_uuid=UUID,
         ca_bundle=bundle,
     )
-    pool = built._http._transport._pool  # type: ignore[attr-defined]
-    assert pool._ssl_context is tls_context(bundle)
+    transport = built._http._transport
+    assert isinstance(transport, AiohttpTransport)
+    assert transport.ssl_context is tls_context(bundle)
     await built.aclose()
 
 
@@ -370,7 +372,7 @@ async def test_idle_connections_are_dropped_before_a_server_would_close_them(
         cluster_uuid=UUID,
         policy=policy,
     )
-    pool = built._http._transport._pool  # type: ignore[attr-defined]
-    assert pool._keepalive_expiry == expiry
-    assert (pool._max_connections, pool._max_keepalive_connections) == (100, 20)
+    transport = built._http._transport
+    assert isinstance(transport, AiohttpTransport)
+    assert transport.keepalive == expiry
     await built.aclose()

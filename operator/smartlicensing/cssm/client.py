@@ -74,6 +74,7 @@ from smartlicensing.cssm.models import (
 )
 from smartlicensing.observability.metrics import METRICS, Metrics
 from smartlicensing.observability.redaction import redact, register_secret
+from smartlicensing.transport import AiohttpTransport
 
 logger = logging.getLogger(__name__)
 
@@ -167,6 +168,11 @@ class CallPolicy:
     """Seconds a refusal of the client credentials is answered from memory."""
     page_size: int = 100
     """Product instances per page; a shorter page is the last one."""
+    max_in_flight: int = 8
+    """Requests of one client on the wire at once; more wait their turn (before the rate limit).
+
+    Also the size of the connection pool: a burst of registrations queues here, not in httpx's
+    pool, whose bookkeeping grows with every waiting request and open connection."""
 
 
 class RateLimits:
@@ -342,15 +348,19 @@ class CSSMClient:
         register_secret(credentials.client_secret.get_secret_value())
 
         p = self.policy
+        if p.max_in_flight < 1:
+            raise ValueError("max_in_flight must be at least 1")
+        self._in_flight = asyncio.Semaphore(p.max_in_flight)
+        context = tls_context(endpoint.ca_bundle)
         self._http = httpx.AsyncClient(
-            verify=tls_context(endpoint.ca_bundle),
+            verify=context,
             timeout=httpx.Timeout(
                 connect=p.connect_timeout,
                 read=p.read_timeout,
                 write=p.write_timeout,
                 pool=p.pool_timeout,
             ),
-            transport=transport,
+            transport=transport or AiohttpTransport(context, max_connections=p.max_in_flight),
             headers={"Accept": "application/json"},
             follow_redirects=False,
         )
@@ -728,7 +738,7 @@ class CSSMClient:
             return self._read(call, response)
 
     async def _exchange(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
-        async with self._limiter:
+        async with self._in_flight, self._limiter:
             try:
                 response = await self._http.request(method, url, **kwargs)
             except _NOT_SENT as error:

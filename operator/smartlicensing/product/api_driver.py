@@ -57,6 +57,7 @@ from smartlicensing.product.port import (
     SecretInput,
     StepResult,
 )
+from smartlicensing.transport import AiohttpTransport
 
 logger = logging.getLogger(__name__)
 
@@ -156,13 +157,7 @@ class ApiDriver:
         self._http = httpx.AsyncClient(
             verify=verify,
             timeout=httpx.Timeout(p.read_timeout, connect=p.connect_timeout),
-            # httpx's default pool sizes, with our keep-alive expiry.
-            limits=httpx.Limits(
-                max_connections=100,
-                max_keepalive_connections=20,
-                keepalive_expiry=p.keepalive_expiry,
-            ),
-            transport=transport,
+            transport=transport or AiohttpTransport(verify, keepalive=p.keepalive_expiry),
             follow_redirects=False,
         )
 

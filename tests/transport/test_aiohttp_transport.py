@@ -1,0 +1,214 @@
+"""The httpx transport over aiohttp: answers as httpx's own, errors typed by whether the request
+can have reached the server, timeouts, TLS verification, and the connection limit."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import json
+import shutil
+import ssl
+import subprocess
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+from aiohttp import web
+
+from smartlicensing.transport import AiohttpTransport
+
+PLAIN = ssl.create_default_context()
+
+
+class Server:
+    """A local aiohttp server with a route per behaviour; counts requests in flight."""
+
+    def __init__(self) -> None:
+        self.in_flight = 0
+        self.peak = 0
+        self.release = asyncio.Event()
+        self.release.set()
+        app = web.Application()
+        app.router.add_route("*", "/echo", self.echo)
+        app.router.add_get("/slow", self.slow)
+        app.router.add_get("/drop", self.drop)
+        app.router.add_get("/gzip", self.gzipped)
+        app.router.add_get("/held", self.held)
+        # Handlers still waiting (slow, drop) are cancelled at once when a test ends.
+        self.runner = web.AppRunner(app, shutdown_timeout=0.1)
+        self.url = ""
+
+    async def start(self, ssl_context: ssl.SSLContext | None = None) -> str:
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, "127.0.0.1", 0, ssl_context=ssl_context)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.url = f"{'https' if ssl_context else 'http'}://127.0.0.1:{port}"
+        return self.url
+
+    async def echo(self, request: web.Request) -> web.Response:
+        body = await request.read()
+        answer = {
+            "method": request.method,
+            "body": body.decode(),
+            "signature": request.headers.get("X-Signature"),
+            "query": request.query_string,
+        }
+        return web.json_response(answer, status=201, headers={"X-Answer": "yes"})
+
+    async def slow(self, _: web.Request) -> web.Response:
+        await asyncio.sleep(5)
+        return web.Response(text="late")
+
+    async def drop(self, request: web.Request) -> web.Response:
+        assert request.transport is not None
+        request.transport.close()
+        await asyncio.sleep(1)
+        return web.Response(text="never sent")
+
+    async def gzipped(self, _: web.Request) -> web.Response:
+        body = gzip.compress(json.dumps({"compressed": True}).encode())
+        return web.Response(
+            body=body, headers={"Content-Encoding": "gzip", "Content-Type": "application/json"}
+        )
+
+    async def held(self, _: web.Request) -> web.Response:
+        self.in_flight += 1
+        self.peak = max(self.peak, self.in_flight)
+        await self.release.wait()
+        self.in_flight -= 1
+        return web.Response(text="done")
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[Server]:
+    serving = Server()
+    await serving.start()
+    yield serving
+    await serving.runner.cleanup()
+
+
+def client(**kwargs: object) -> httpx.AsyncClient:
+    timeout = kwargs.pop("timeout", httpx.Timeout(5.0))
+    transport = AiohttpTransport(PLAIN, **kwargs)  # type: ignore[arg-type]
+    return httpx.AsyncClient(transport=transport, timeout=timeout)  # type: ignore[arg-type]
+
+
+async def test_a_request_and_its_answer_arrive_as_with_httpx(server: Server) -> None:
+    async with client() as http:
+        response = await http.post(
+            f"{server.url}/echo?page=2",
+            content=b'{"a": 1}',
+            headers={"X-Signature": "sig-1"},
+        )
+
+    assert response.status_code == 201
+    assert response.headers["X-Answer"] == "yes"
+    assert response.json() == {
+        "method": "POST",
+        "body": '{"a": 1}',
+        "signature": "sig-1",
+        "query": "page=2",
+    }
+
+
+async def test_a_compressed_answer_is_decoded_once(server: Server) -> None:
+    async with client() as http:
+        response = await http.get(f"{server.url}/gzip")
+
+    assert response.json() == {"compressed": True}
+    assert "content-encoding" not in response.headers
+
+
+async def test_a_refused_connection_is_a_connect_error() -> None:
+    closed = Server()
+    url = await closed.start()
+    await closed.runner.cleanup()  # nothing listens there any more
+
+    async with client() as http:
+        with pytest.raises(httpx.ConnectError, match="could not connect"):
+            await http.get(f"{url}/echo")
+
+
+async def test_no_answer_in_time_is_a_read_timeout(server: Server) -> None:
+    async with client(timeout=httpx.Timeout(5.0, read=0.2)) as http:
+        with pytest.raises(httpx.ReadTimeout):
+            await http.get(f"{server.url}/slow")
+
+
+async def test_a_connection_lost_before_the_answer_may_have_been_acted_on(
+    server: Server,
+) -> None:
+    async with client() as http:
+        with pytest.raises(httpx.RemoteProtocolError, match="connection lost"):
+            await http.get(f"{server.url}/drop")
+
+
+async def test_requests_beyond_the_connection_limit_wait_for_a_connection(
+    server: Server,
+) -> None:
+    server.release.clear()
+    async with client(max_connections=2) as http:
+        calls = asyncio.gather(*(http.get(f"{server.url}/held") for _ in range(6)))
+        for _ in range(200):
+            if server.in_flight == 2:
+                break
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.1)  # the other four would have arrived by now if they could
+        assert server.in_flight == 2
+        server.release.set()
+        answers = await calls
+
+    assert [answer.text for answer in answers] == ["done"] * 6
+    assert server.peak == 2
+
+
+def test_a_limit_below_one_connection_is_refused() -> None:
+    with pytest.raises(ValueError, match="max_connections"):
+        AiohttpTransport(PLAIN, max_connections=0)
+
+
+@pytest.fixture
+def certificate(tmp_path: Path) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 and its key."""
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        [
+            "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+            "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+            "-keyout", str(key), "-out", str(cert),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )  # fmt: skip
+    return cert, key
+
+
+async def test_tls_is_verified_with_the_context_given(certificate: tuple[Path, Path]) -> None:
+    cert, key = certificate
+    serving_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    serving_context.load_cert_chain(cert, key)
+    tls_server = Server()
+    url = await tls_server.start(serving_context)
+    try:
+        trusting = AiohttpTransport(ssl.create_default_context(cafile=str(cert)))
+        async with httpx.AsyncClient(transport=trusting) as http:
+            assert (await http.post(f"{url}/echo", content=b"x")).json()["body"] == "x"
+
+        async with client() as http:  # the system's CAs do not know this certificate
+            with pytest.raises(httpx.ConnectError, match="TLS certificate refused"):
+                await http.get(f"{url}/echo")
+    finally:
+        await tls_server.runner.cleanup()
+
+
+async def test_a_closed_transport_opens_a_new_session_when_used_again(server: Server) -> None:
+    transport = AiohttpTransport(PLAIN)
+    async with httpx.AsyncClient(transport=transport) as http:
+        assert (await http.get(f"{server.url}/echo")).status_code == 201
+        await transport.aclose()
+        assert (await http.get(f"{server.url}/echo")).status_code == 201
