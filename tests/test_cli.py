@@ -32,7 +32,21 @@ def operator_started(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
 
     monkeypatch.setattr("smartlicensing.handlers.operator.run_operator", record)
     monkeypatch.setattr("smartlicensing.observability.logs.configure_logging", lambda *a: None)
+    # The default metrics port is the machine's; tests that want it ask for it.
+    monkeypatch.setenv("SMARTLICENSING_METRICS_ENDPOINT", "off")
     return calls
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+def flat(output: str) -> str:
+    """Typer's boxed error message as one line."""
+    return " ".join(output.replace("│", " ").split())
 
 
 @pytest.mark.parametrize(
@@ -110,3 +124,111 @@ def test_a_bad_setting_is_named_by_its_environment_variable(
     message = " ".join(result.output.replace("│", " ").split())
     assert f"invalid settings: {field} ({variable}):" in message
     assert operator_started == []
+
+
+# -- smartlicensing run --metrics ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "complaint"),
+    [
+        pytest.param("0.0.0.0:9402", "is not an http:// URL", id="no-scheme"),
+        pytest.param("https://0.0.0.0:9402/metrics", "is not an http:// URL", id="https"),
+        pytest.param("http://0.0.0.0:0/metrics", "no valid port", id="port-zero"),
+        pytest.param("http://0.0.0.0:65536/metrics", "no valid port", id="port-out-of-range"),
+        pytest.param("http://0.0.0.0:9402", "needs a path", id="no-path"),
+        pytest.param("http://0.0.0.0:9402/metrics?x=1", "needs a path", id="query"),
+    ],
+)
+def test_a_metrics_url_that_cannot_be_served_is_refused_with_an_example(
+    operator_started: list[dict[str, Any]], endpoint: str, complaint: str
+) -> None:
+    result = CliRunner().invoke(app, ["run", "--metrics", endpoint])
+
+    assert result.exit_code == 2
+    message = flat(result.output)
+    assert complaint in message
+    assert "give e.g. http://0.0.0.0:9402/metrics" in message
+    assert "--metrics" in message
+    assert operator_started == []
+
+
+def test_a_bad_metrics_setting_is_refused_naming_its_environment_variable(
+    operator_started: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SMARTLICENSING_METRICS_ENDPOINT", "9402")
+
+    result = CliRunner().invoke(app, ["run"])
+
+    assert result.exit_code == 2
+    message = flat(result.output)
+    assert "'9402' is not an http:// URL" in message
+    assert "SMARTLICENSING_METRICS_ENDPOINT" in message
+    assert operator_started == []
+
+
+def test_a_metrics_port_already_in_use_is_refused_before_the_operator_starts(
+    operator_started: list[dict[str, Any]],
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(app, ["run", "--metrics", f"http://127.0.0.1:{port}/metrics"])
+
+    assert result.exit_code == 2
+    assert f"cannot listen on 127.0.0.1:{port}: address already in use" in flat(result.output)
+    assert operator_started == []
+
+
+def test_metrics_and_liveness_on_one_port_are_refused(
+    operator_started: list[dict[str, Any]],
+) -> None:
+    port = free_port()
+    args = ["run", "--liveness", f"http://127.0.0.1:{port}/healthz"]
+
+    result = CliRunner().invoke(app, [*args, "--metrics", f"http://127.0.0.1:{port}/metrics"])
+
+    assert result.exit_code == 2
+    assert f"share port {port}; give them different ports" in flat(result.output)
+    assert operator_started == []
+
+
+def test_a_free_metrics_address_reaches_the_operator(
+    operator_started: list[dict[str, Any]],
+) -> None:
+    endpoint = f"http://127.0.0.1:{free_port()}/metrics"
+
+    result = CliRunner().invoke(app, ["run", "--metrics", endpoint])
+
+    assert result.exit_code == 0, result.output
+    assert operator_started[0]["metrics_endpoint"] == endpoint
+
+
+@pytest.mark.parametrize("off", ["off", "OFF", ""], ids=["off", "upper-case", "empty"])
+def test_metrics_can_be_switched_off(
+    operator_started: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch, off: str
+) -> None:
+    monkeypatch.setenv("SMARTLICENSING_METRICS_ENDPOINT", "http://0.0.0.0:9402/metrics")
+
+    result = CliRunner().invoke(app, ["run", "--metrics", off])
+
+    assert result.exit_code == 0, result.output
+    assert operator_started[0]["metrics_endpoint"] is None
+
+
+def test_metrics_are_served_on_every_interface_port_9402_by_default(
+    operator_started: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SMARTLICENSING_METRICS_ENDPOINT")
+    checked: list[tuple[str, int, str]] = []
+    monkeypatch.setattr(
+        "smartlicensing.cli.check_can_listen",
+        lambda host, port, option="--liveness": checked.append((host, port, option)),
+    )
+
+    result = CliRunner().invoke(app, ["run"])
+
+    assert result.exit_code == 0, result.output
+    assert operator_started[0]["metrics_endpoint"] == "http://0.0.0.0:9402/metrics"
+    assert checked == [("0.0.0.0", 9402, "--metrics")]

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import errno
 import socket
-import urllib.parse
 from pathlib import Path
 from typing import Annotated
 
@@ -86,46 +85,44 @@ def sim(
 SETTINGS_ENV_PREFIX = "SMARTLICENSING_"
 
 
+LIVENESS_EXAMPLE = "http://0.0.0.0:8080/healthz"
+METRICS_EXAMPLE = "http://0.0.0.0:9402/metrics"
+
+
 def liveness_address(endpoint: str) -> tuple[str, int, str]:
     """Host, port and path of a ``--liveness`` URL; ``typer.BadParameter`` says what to fix.
 
     kopf serves the probe over plain HTTP only and needs a path to route; anything else would
     surface as a traceback from inside the running operator.
     """
-    hint = "--liveness"
-    parts = urllib.parse.urlsplit(endpoint)
-    if parts.scheme != "http":
-        raise typer.BadParameter(
-            f"{endpoint!r} is not an http:// URL; give e.g. http://0.0.0.0:8080/healthz "
-            "(the liveness endpoint is served over plain HTTP)",
-            param_hint=hint,
-        )
+    return _address(endpoint, option="--liveness", example=LIVENESS_EXAMPLE, what="liveness")
+
+
+def metrics_address(endpoint: str) -> tuple[str, int, str]:
+    """Host, port and path of a ``--metrics`` URL; ``typer.BadParameter`` says what to fix."""
+    option = f"--metrics (or {SETTINGS_ENV_PREFIX}METRICS_ENDPOINT)"
+    return _address(endpoint, option=option, example=METRICS_EXAMPLE, what="metrics")
+
+
+def _address(endpoint: str, *, option: str, example: str, what: str) -> tuple[str, int, str]:
+    from smartlicensing.observability.endpoints import listen_address
+
     try:
-        port = 80 if parts.port is None else parts.port
-    except ValueError:
-        port = 0
-    if port == 0:
-        # kopf would quietly serve port 80 for port 0, not a free port.
-        raise typer.BadParameter(
-            f"{endpoint!r} has no valid port (1-65535); give e.g. http://0.0.0.0:8080/healthz",
-            param_hint=hint,
-        )
-    if not parts.path.startswith("/") or parts.query or parts.fragment:
-        raise typer.BadParameter(
-            f"{endpoint!r} needs a path and nothing after it; give e.g. "
-            "http://0.0.0.0:8080/healthz",
-            param_hint=hint,
-        )
-    return parts.hostname or "127.0.0.1", port, parts.path
+        # Port 0 is refused: kopf would quietly serve port 80 for it, and a metrics port
+        # chosen at random is one nobody can scrape.
+        address = listen_address(endpoint, example=example, what=what)
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint=option) from None
+    return address.host, address.port, address.path
 
 
-def check_can_listen(host: str, port: int) -> None:
-    """Refuse a liveness address that cannot be bound now, before the operator starts."""
+def check_can_listen(host: str, port: int, option: str = "--liveness") -> None:
+    """Refuse an address that cannot be bound now, before the operator starts."""
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     except socket.gaierror as error:
         raise typer.BadParameter(
-            f"cannot resolve liveness host {host!r}: {error.strerror}", param_hint="--liveness"
+            f"cannot resolve host {host!r}: {error.strerror}", param_hint=option
         ) from None
     family, kind, proto, _, address = infos[0]
     with socket.socket(family, kind, proto) as probe:
@@ -136,8 +133,30 @@ def check_can_listen(host: str, port: int) -> None:
             why = "address already in use" if error.errno == errno.EADDRINUSE else error.strerror
             raise typer.BadParameter(
                 f"cannot listen on {host}:{port}: {why}; choose another port",
-                param_hint="--liveness",
+                param_hint=option,
             ) from None
+
+
+def metrics_endpoint(option: str | None, setting: str, liveness: str | None) -> str | None:
+    """The metrics URL ``run`` serves (``None``: off), from ``--metrics`` or the setting.
+
+    Checked like ``--liveness``, and refused when it would share the liveness endpoint's port
+    (both servers would try to bind it, and the second would fail inside the operator).
+    """
+    from smartlicensing.config import METRICS_OFF
+
+    endpoint = (option if option is not None else setting).strip()
+    if endpoint.lower() in (METRICS_OFF, ""):
+        return None
+    host, port, _ = metrics_address(endpoint)
+    if liveness is not None and liveness_address(liveness)[1] == port:
+        raise typer.BadParameter(
+            f"the metrics endpoint {endpoint!r} and the liveness endpoint {liveness!r} share "
+            f"port {port}; give them different ports",
+            param_hint="--metrics",
+        )
+    check_can_listen(host, port, option="--metrics")
+    return endpoint
 
 
 def settings_problem(location: tuple[int | str, ...], message: str) -> str:
@@ -172,6 +191,14 @@ def run(
             metavar="URL", help="Serve a liveness endpoint, e.g. http://0.0.0.0:8080/healthz."
         ),
     ] = None,
+    metrics: Annotated[
+        str | None,
+        typer.Option(
+            metavar="URL|off",
+            help="Serve Prometheus metrics at this http:// URL, or 'off' for none. Default: "
+            "SMARTLICENSING_METRICS_ENDPOINT, else http://0.0.0.0:9402/metrics.",
+        ),
+    ] = None,
     log_format: Annotated[
         str | None, typer.Option(help="text or json (default: SMARTLICENSING_LOG_FORMAT or text).")
     ] = None,
@@ -197,6 +224,7 @@ def run(
             for entry in error.errors(include_url=False)
         )
         raise typer.BadParameter(f"invalid settings: {problems}") from None
+    metrics_url = metrics_endpoint(metrics, settings.metrics_endpoint, liveness)
     configure_logging(settings.log_format, settings.log_level)
     # Imported only now: importing the handlers reads the environment's settings again.
     from smartlicensing.handlers.operator import run_operator
@@ -207,6 +235,7 @@ def run(
             namespaces=namespace or (),
             liveness_endpoint=liveness,
             standalone=standalone,
+            metrics_endpoint=metrics_url,
         )
     )
 

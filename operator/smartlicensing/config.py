@@ -9,6 +9,11 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+METRICS_ENDPOINT = "http://0.0.0.0:9402/metrics"
+"""The default metrics endpoint: every interface of the operator's pod, port 9402."""
+METRICS_OFF = "off"
+"""The value of ``metrics_endpoint`` (or ``--metrics``) that serves no metrics."""
+
 
 class OperatorSettings(BaseSettings):
     """Settings of one operator process."""
@@ -17,6 +22,11 @@ class OperatorSettings(BaseSettings):
 
     log_format: str = Field(default="text", pattern="^(text|json)$")
     log_level: str = Field(default="INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
+    metrics_endpoint: str = Field(
+        default=METRICS_ENDPOINT,
+        description="Where `smartlicensing run` serves Prometheus metrics (an http:// URL with "
+        "a port and a path), or `off`; the `--metrics` option overrides it.",
+    )
 
     # --- the operator's loop ----------------------------------------------------------------
 

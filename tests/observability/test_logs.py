@@ -8,10 +8,8 @@ import logging
 from collections.abc import Iterator
 
 import pytest
-from prometheus_client import CollectorRegistry
 
 from smartlicensing.observability.logs import RedactingFilter, configure_logging
-from smartlicensing.observability.metrics import Metrics
 from smartlicensing.observability.redaction import SecretRegistry
 
 CANARY = "canary-registered-secret-0417"
@@ -91,25 +89,6 @@ def test_filter_survives_bad_arguments(registry: SecretRegistry) -> None:
     record = logging.LogRecord("x", logging.INFO, __file__, 1, "%d items", ("many",), None)
     RedactingFilter(registry).filter(record)
     assert record.getMessage() == "%d items (unformattable arguments dropped)"
-
-
-def test_metrics_reconcile_and_registration_states() -> None:
-    metrics = Metrics(CollectorRegistry())
-    metrics.record_reconcile("SmartLicenseRegistration", "Registered")
-    metrics.record_reconcile("SmartLicenseRegistration", "Registered")
-    metrics.set_registrations({"Registered": 3, "AwaitingUser": 1})
-    metrics.set_registrations({"Registered": 4})
-
-    sample = metrics.registry.get_sample_value
-    assert (
-        sample(
-            "smartlicensing_reconcile_total",
-            {"kind": "SmartLicenseRegistration", "reason": "Registered"},
-        )
-        == 2
-    )
-    assert sample("smartlicensing_registrations", {"state": "Registered"}) == 4
-    assert sample("smartlicensing_registrations", {"state": "AwaitingUser"}) is None
 
 
 @pytest.mark.parametrize(

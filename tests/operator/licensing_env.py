@@ -7,8 +7,10 @@ would collide for mypy. Test modules import the fixtures they use from here.)
 ``licensing`` (one per test) starts the simulator from a world file on a loopback port, makes
 sure the shipped CRDs are applied, writes the credentials Secrets of the world's demo clients
 into the test's namespace, and runs the operator on that namespace with the simulator's clock
-(so a day passes with ``licensing.advance(days=1)``). Tests act only through public interfaces:
-the ``kubernetes`` client, kubectl, the simulator's control API and call log.
+(so a day passes with ``licensing.advance(days=1)``). Each operator serves its own metrics
+registry on a free loopback port (``licensing.metric(...)`` scrapes it). Tests act only through
+public interfaces: the ``kubernetes`` client, kubectl, the simulator's control API and call log,
+the metrics endpoint.
 
 The fixtures are meant to be reused by other suites (scenario tests, benchmarks): build an
 :class:`Licensing` with another world (``licensing_world`` can be overridden) or other
@@ -32,11 +34,14 @@ import httpx
 import pytest
 import yaml
 from kubernetes import client as k8s
+from prometheus_client import CollectorRegistry
+from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
 
 from smartlicensing.api.meta import API_VERSION, GROUP, VERSION
 from smartlicensing.config import OperatorSettings
 from smartlicensing.handlers.operator import OperatorThread, start_operator_thread
+from smartlicensing.observability.metrics import Metrics
 from smartlicensing.product import SecretInput, SecretKeyRef
 from smartlicensing.product.api_driver import ApiCredentials, ApiDriver
 from smartlicensing.testing.sim import Simulator, parse_world
@@ -118,15 +123,36 @@ class Licensing:
     # --- the operator ---------------------------------------------------------------------
 
     def start(self) -> None:
+        """Start the operator, with metrics that count from zero (a registry of its own)."""
         assert self.operator is None, "the operator is already running"
         self.operator = start_operator_thread(
-            clock=self.sim.clock.now, settings=self.settings, namespaces=[self.namespace]
+            clock=self.sim.clock.now,
+            settings=self.settings,
+            namespaces=[self.namespace],
+            metrics_endpoint="http://127.0.0.1:0/metrics",
+            metrics=Metrics(CollectorRegistry()),
         )
 
     def stop(self) -> None:
         if self.operator is not None:
             self.operator.stop()
             self.operator = None
+
+    def scrape(self) -> str:
+        """The running operator's metrics endpoint, as Prometheus reads it."""
+        assert self.operator is not None
+        assert self.operator.metrics_url is not None
+        answer = httpx.get(self.operator.metrics_url, timeout=10)
+        answer.raise_for_status()
+        return answer.text
+
+    def metric(self, name: str, **labels: str) -> float | None:
+        """One sample of a scrape (``None`` when absent), e.g. ``metric("x_total", kind="y")``."""
+        for family in text_string_to_metric_families(self.scrape()):
+            for sample in family.samples:
+                if sample.name == name and sample.labels == labels:
+                    return float(sample.value)
+        return None
 
     def advance(self, **amount: float) -> datetime:
         """Move the simulator's clock, which is also the operator's."""

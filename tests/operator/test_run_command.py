@@ -20,6 +20,7 @@ def started(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
 
     monkeypatch.setattr(operator, "run_operator", fake_run_operator)
     monkeypatch.setattr("smartlicensing.observability.logs.configure_logging", lambda *a: None)
+    monkeypatch.setenv("SMARTLICENSING_METRICS_ENDPOINT", "off")
     return calls
 
 

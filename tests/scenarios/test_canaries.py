@@ -1,5 +1,6 @@
-"""Canary secrets never surface: not in logs (text or JSON), Events, status, or any field of any
-custom resource, through a run with successes, refusals, an outage and deletions.
+"""Canary secrets never surface: not in logs (text or JSON), Events, status, any field of any
+custom resource, or the metrics endpoint, through a run with successes, refusals, an outage and
+deletions.
 
 The canaries are the CSSM client secret, a cluster's API secret and the tokens a registration
 reads from its Secret (one the cluster rejects, one it accepts), plus the token the operator
@@ -141,6 +142,7 @@ def test_no_canary_surfaces_anywhere(
         ),
         "the API before deletion": before_deletion,
         "the API after deletion": everything_in_the_api(licensing),
+        "the metrics endpoint": licensing.scrape(),
     }
     assert all(places.values()), "every place was captured"
     assert "InvalidToken" in places["the API before deletion"]

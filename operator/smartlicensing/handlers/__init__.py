@@ -8,7 +8,8 @@ and ``kopf.testing.KopfRunner`` work as they do for any kopf operator. Embedders
 Modules: ``operator`` (start-up, kopf settings, ways to run), ``accounts`` and ``registrations``
 (the decorators of each kind), ``registering`` (the calls of a registration pass), ``runtime``
 (what the handlers share), ``status`` (status patches and Events), ``timetable`` (reading
-what is due), ``failures`` (client errors as condition reasons).
+what is due), ``failures`` (client errors as condition reasons), ``census`` (the indexes the
+object gauges are counted from).
 """
 
 from smartlicensing.handlers.operator import (

@@ -15,23 +15,33 @@ The kopf settings are part of the operator's contract with objects already in a 
 they are set in one place: our finalizer, and progress and diff base in ``smartlicensing.dev``
 annotations (kopf's default ``status.kopf`` would be pruned by our CRD schema); only our own
 Events are posted; watches and API requests time out so a silently dead connection heals.
+
+Metrics: :func:`run_operator` serves the registry of its :class:`~.metrics.Metrics` at
+``metrics_endpoint`` for exactly as long as kopf runs (the endpoint goes when the operator
+stops, so one process can start and stop operators many times); the startup handler binds the
+census indexes (:mod:`.census`) to that registry's gauges and the cleanup handler unbinds them.
+``kopf run -m smartlicensing.handlers`` serves no metrics endpoint of its own.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import threading
-from collections.abc import Collection
+from collections.abc import Callable, Collection
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from typing import Any
 
 import kopf
 
 from smartlicensing.api.meta import ANNOTATION_PREFIX, FINALIZER
-from smartlicensing.config import OperatorSettings
-from smartlicensing.handlers import accounts, registrations
+from smartlicensing.config import METRICS_ENDPOINT, OperatorSettings
+from smartlicensing.handlers import accounts, census, registrations
 from smartlicensing.handlers.runtime import Clock, Runtime, wall_clock
+from smartlicensing.observability.endpoints import listen_address
+from smartlicensing.observability.metrics import METRICS, Metrics, MetricsServer
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +90,7 @@ def install(registry: kopf.OperatorRegistry, settings: OperatorSettings) -> None
     kopf.on.cleanup(registry=registry)(cleanup)
     accounts.install(registry, settings)
     registrations.install(registry, settings)
+    census.install(registry)
 
 
 def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
@@ -128,8 +139,9 @@ def configure_kopf(settings: kopf.OperatorSettings, ours: OperatorSettings) -> N
         objects.addFilter(_QUIET_TIMERS)
 
 
-async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
-    """Configure kopf and put the runtime into ``memo`` (unless the embedder already did)."""
+async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **kwargs: Any) -> None:
+    """Configure kopf, put the runtime into ``memo`` (unless the embedder already did), and
+    bind the census indexes to the runtime's gauges."""
     runtime = memo.get("runtime")
     if not isinstance(runtime, Runtime):
         runtime = Runtime(
@@ -138,13 +150,20 @@ async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) ->
         )
         memo["runtime"] = runtime
     configure_kopf(settings, runtime.settings)
+    # kopf hands startup handlers the indexes, still empty, as live views that fill as it lists.
+    count = functools.partial(
+        census.counts, kwargs[census.REGISTRATION_INDEX], kwargs[census.ACCOUNT_INDEX]
+    )
+    memo["census"] = count
+    runtime.metrics.census.bind(count)
     logger.info("smartlicensing operator started")
 
 
 async def cleanup(memo: kopf.Memo, **_: Any) -> None:
-    """Close the CSSM clients."""
+    """Unbind the census and close the CSSM clients."""
     runtime = memo.get("runtime")
     if isinstance(runtime, Runtime):
+        runtime.metrics.census.unbind(memo.get("census"))
         await runtime.aclose()
 
 
@@ -157,24 +176,39 @@ async def run_operator(
     ready_flag: asyncio.Event | threading.Event | None = None,
     liveness_endpoint: str | None = None,
     standalone: bool = True,
+    metrics_endpoint: str | None = None,
+    metrics: Metrics | None = None,
+    metrics_served: Callable[[str], None] | None = None,
 ) -> None:
     """Run the operator until ``stop_flag`` is set (or the task is cancelled).
 
     ``namespaces`` empty means every namespace (cluster-wide). ``clock`` is the operator's
     notion of now for schedules and status times; the demo and tests pass the simulator's.
+    ``metrics_endpoint`` (e.g. ``http://0.0.0.0:9402/metrics``; port 0 picks a free port)
+    serves ``metrics`` (default: the process-wide :data:`~.metrics.METRICS`) while the operator
+    runs; ``metrics_served`` is called with its URL once it listens. ``None`` serves nothing.
     """
     settings = settings or OperatorSettings()
-    runtime = Runtime(settings=settings, clock=clock or wall_clock)
-    await kopf.operator(
-        registry=build_registry(settings),
-        memo=kopf.Memo(runtime=runtime),
-        clusterwide=not namespaces,
-        namespaces=list(namespaces),
-        standalone=standalone,
-        stop_flag=stop_flag,
-        ready_flag=ready_flag,
-        liveness_endpoint=liveness_endpoint,
-    )
+    metrics = metrics or METRICS
+    runtime = Runtime(settings=settings, clock=clock or wall_clock, metrics=metrics)
+    async with AsyncExitStack() as serving:
+        if metrics_endpoint is not None:
+            address = listen_address(
+                metrics_endpoint, example=METRICS_ENDPOINT, what="metrics", any_port=True
+            )
+            server = await serving.enter_async_context(MetricsServer(metrics.registry, address))
+            if metrics_served is not None:
+                metrics_served(server.url)
+        await kopf.operator(
+            registry=build_registry(settings),
+            memo=kopf.Memo(runtime=runtime),
+            clusterwide=not namespaces,
+            namespaces=list(namespaces),
+            standalone=standalone,
+            stop_flag=stop_flag,
+            ready_flag=ready_flag,
+            liveness_endpoint=liveness_endpoint,
+        )
 
 
 class OperatorThread:
@@ -184,6 +218,8 @@ class OperatorThread:
         self._thread = thread
         self._stop_flag = stop_flag
         self.error: BaseException | None = None
+        #: Where the metrics are served, when ``metrics_endpoint`` was given.
+        self.metrics_url: str | None = None
 
     @property
     def running(self) -> bool:
@@ -203,8 +239,14 @@ def start_operator_thread(
     settings: OperatorSettings | None = None,
     namespaces: Collection[str] = (),
     ready_timeout: float = 30.0,
+    metrics_endpoint: str | None = None,
+    metrics: Metrics | None = None,
 ) -> OperatorThread:
-    """Start the operator in a thread; returns once it is ready (or raises)."""
+    """Start the operator in a thread; returns once it is ready (or raises).
+
+    With ``metrics_endpoint`` (port 0: a free port) the handle's ``metrics_url`` says where
+    ``metrics`` are served.
+    """
     stop_flag, ready_flag = threading.Event(), threading.Event()
     handle: OperatorThread
 
@@ -217,12 +259,18 @@ def start_operator_thread(
                     namespaces=namespaces,
                     stop_flag=stop_flag,
                     ready_flag=ready_flag,
+                    metrics_endpoint=metrics_endpoint,
+                    metrics=metrics,
+                    metrics_served=served,
                 )
             )
         except BaseException as error:
             handle.error = error
             ready_flag.set()
             raise
+
+    def served(url: str) -> None:
+        handle.metrics_url = url
 
     thread = threading.Thread(target=main, name="smartlicensing-operator", daemon=True)
     handle = OperatorThread(thread, stop_flag)
