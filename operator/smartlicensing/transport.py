@@ -15,14 +15,18 @@ What the clients rely on is kept:
   :class:`httpx.RemoteProtocolError` (maybe carried out: a creating call is not repeated);
 - the timeouts of the request (``connect``, ``read``, ``pool``) apply;
 - TLS is verified with the context given, and proxies come from the environment
-  (``HTTPS_PROXY``, ``NO_PROXY``) as httpx's default transport takes them;
+  (``HTTPS_PROXY``, ``HTTP_PROXY``, ``NO_PROXY``) as httpx's default transport takes them,
+  looked up once per scheme and host (aiohttp's own ``trust_env`` would read them, and a
+  ``.netrc`` file, in a worker thread for every request);
 - bodies are read whole before the response is returned (no answer here is streamed).
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import ssl
+import urllib.request
 
 import aiohttp
 import httpx
@@ -70,7 +74,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             )
             self._session = aiohttp.ClientSession(
                 connector=connector,
-                trust_env=True,
+                trust_env=False,
                 auto_decompress=True,
                 skip_auto_headers=("User-Agent",),
             )
@@ -80,13 +84,15 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         session = self._open()
         timeouts: dict[str, float | None] = request.extensions.get("timeout", {})
         body = await request.aread()
+        url = request.url
         try:
             async with session.request(
                 request.method,
-                str(request.url),
+                str(url),
                 headers=list(request.headers.multi_items()),
                 data=body or None,
                 allow_redirects=False,
+                proxy=proxy_for(url.scheme, url.host),
                 timeout=aiohttp.ClientTimeout(
                     total=None,
                     connect=timeouts.get("pool"),
@@ -114,6 +120,16 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             self._session = None
 
 
+@functools.lru_cache(maxsize=1024)
+def proxy_for(scheme: str, host: str) -> str | None:
+    """The proxy URL the environment names for ``scheme`` requests to ``host``, if any."""
+    proxies = urllib.request.getproxies_environment()
+    proxy = proxies.get(scheme)
+    if not proxy or urllib.request.proxy_bypass(host):
+        return None
+    return proxy
+
+
 def _without_encoding(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
     # aiohttp has already decoded the body: httpx must not decode it again.
     skipped = {"content-encoding", "transfer-encoding", "content-length"}
@@ -139,4 +155,4 @@ def _as_httpx(error: Exception, request: httpx.Request) -> Exception:
     return error
 
 
-__all__ = ["DEFAULT_KEEPALIVE", "AiohttpTransport"]
+__all__ = ["DEFAULT_KEEPALIVE", "AiohttpTransport", "proxy_for"]

@@ -9,14 +9,14 @@ import json
 import shutil
 import ssl
 import subprocess
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 from aiohttp import web
 
-from smartlicensing.transport import AiohttpTransport
+from smartlicensing.transport import AiohttpTransport, proxy_for
 
 PLAIN = ssl.create_default_context()
 
@@ -212,3 +212,48 @@ async def test_a_closed_transport_opens_a_new_session_when_used_again(server: Se
         assert (await http.get(f"{server.url}/echo")).status_code == 201
         await transport.aclose()
         assert (await http.get(f"{server.url}/echo")).status_code == 201
+
+
+@pytest.fixture
+def clean_proxy_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
+    for name in ("http_proxy", "https_proxy", "no_proxy", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.upper(), raising=False)
+    proxy_for.cache_clear()
+    yield monkeypatch
+    proxy_for.cache_clear()
+
+
+def test_the_proxy_comes_from_the_environment_unless_the_host_is_excluded(
+    clean_proxy_env: pytest.MonkeyPatch,
+) -> None:
+    clean_proxy_env.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
+    clean_proxy_env.setenv("NO_PROXY", "cluster.internal,127.0.0.1")
+
+    assert proxy_for("https", "cloudsso.cisco.com") == "http://proxy.internal:3128"
+    assert proxy_for("https", "csw.cluster.internal") is None
+    assert proxy_for("https", "127.0.0.1") is None
+    assert proxy_for("http", "cloudsso.cisco.com") is None  # no HTTP_PROXY set
+
+
+async def test_a_request_goes_through_the_proxy_the_environment_names(
+    clean_proxy_env: pytest.MonkeyPatch,
+) -> None:
+    async def proxy(request: web.Request) -> web.Response:
+        return web.json_response({"via": "proxy", "host": request.headers.get("Host")})
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", proxy)
+    runner = web.AppRunner(app, shutdown_timeout=0.1)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    clean_proxy_env.setenv("HTTP_PROXY", f"http://127.0.0.1:{port}")
+    try:
+        async with client() as http:
+            answer = await http.get("http://csw-east.example.invalid/echo")
+    finally:
+        await runner.cleanup()
+
+    assert answer.json() == {"via": "proxy", "host": "csw-east.example.invalid"}
