@@ -54,9 +54,7 @@ def install(registry: kopf.OperatorRegistry, settings: OperatorSettings) -> None
     # What registrations know of their account, without a call: Ready, server, license table.
     kopf.index(*SMART_ACCOUNTS, **on)(account_index)
     # Found at start-up, applied, or changed: a sync if status or the change asks for one.
-    kopf.on.resume(*SMART_ACCOUNTS, id="account-resume", **on)(account_changed)
-    kopf.on.create(*SMART_ACCOUNTS, id="account-create", **on)(account_changed)
-    kopf.on.update(*SMART_ACCOUNTS, id="account-update", **on)(account_changed)
+    kopf.on.event(*SMART_ACCOUNTS, id="account-event", **on)(account_event)
     # Every timer_interval: the daily sync and retries, by the timetable in status.
     kopf.timer(
         *SMART_ACCOUNTS,
@@ -86,20 +84,21 @@ def account_index(
     return {(where, name): decide.account_view(where, name, generation, spec, status)}
 
 
-async def account_changed(
+async def account_event(
     body: kopf.Body, meta: kopf.Meta, patch: kopf.Patch, memo: kopf.Memo, **kwargs: Any
 ) -> None:
-    """Created, changed, or found at start-up: sync now if the timetable or the change asks."""
-    runtime = runtime_of(memo)
-    resumed = kwargs.get("reason") == kopf.Reason.RESUME
-    announce_outdated_sync_request(
-        runtime, body, lambda: _fresh_status(runtime, body), quietly=resumed
-    )
-    if await _due(runtime, body, recheck_stalled=True) is None:
+    """Found at start-up (an event without a type), applied, or changed: sync now if the
+    timetable or the change asks."""
+    if kwargs.get("type") == "DELETED" or meta.get("deletionTimestamp"):
         return
-    failure = await _sync_under_lock(runtime, body, patch)
-    if failure is not None and failure.is_permanent:
-        raise kopf.PermanentError(failure.message)
+    runtime = runtime_of(memo)
+    announce_outdated_sync_request(
+        runtime, body, lambda: _fresh_status(runtime, body), quietly=kwargs.get("type") is None
+    )
+    recheck = runtime.edited_since_last_look(str(meta.get("uid")), meta)
+    if await _due(runtime, body, recheck_stalled=recheck) is None:
+        return
+    await _sync_under_lock(runtime, body, patch)
 
 
 async def account_tick(

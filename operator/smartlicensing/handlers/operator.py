@@ -12,9 +12,10 @@ Three ways in, one set of handlers:
   registered) and sets the clock the startup handler puts into the runtime.
 
 The kopf settings are part of the operator's contract with objects already in a cluster, so
-they are set in one place: our finalizer, and progress and diff base in ``smartlicensing.dev``
-annotations (kopf's default ``status.kopf`` would be pruned by our CRD schema); only our own
-Events are posted; watches and API requests time out so a silently dead connection heals.
+they are set in one place: our finalizer, and the progress of deletion handlers in
+``smartlicensing.dev`` annotations (kopf's default ``status.kopf`` would be pruned by our CRD
+schema); no diff base at all (:class:`NoDiffBase`); only our own Events are posted; watches and
+API requests time out so a silently dead connection heals.
 
 Metrics: :func:`run_operator` serves the registry of its :class:`~.metrics.Metrics` at
 ``metrics_endpoint`` for exactly as long as kopf runs (the endpoint goes when the operator
@@ -115,15 +116,35 @@ class QuietTimers(logging.Filter):
 _QUIET_TIMERS = QuietTimers()
 
 
+class NoDiffBase(kopf.DiffBaseStorage):
+    """kopf's "last handled configuration", not kept.
+
+    Every handler decides from the object as it is (``generation`` against
+    ``observedGeneration``, the timetable in status, the sync annotation), never from kopf's diff
+    of two versions, and reacts to watch events (``kopf.on.event``) rather than to kopf's
+    create/update causes. Keeping a diff base would cost a PATCH of the object after every
+    change, and the watch event it makes, for nothing; building one copies the whole body on
+    every event. Objects that carry a ``smartlicensing.dev/last-handled-configuration``
+    annotation from an older release keep it; nothing reads it.
+    """
+
+    def build(self, *, body: Any, extra_fields: Any = None) -> Any:
+        return {}
+
+    def fetch(self, *, body: Any) -> None:
+        return None
+
+    def store(self, *, body: Any, patch: Any, essence: Any) -> None:
+        return None
+
+
 def configure_kopf(settings: kopf.OperatorSettings, ours: OperatorSettings) -> None:
     """kopf's settings for this operator (see the module docstring for why each)."""
     settings.persistence.finalizer = FINALIZER
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(
         prefix=ANNOTATION_PREFIX
     )
-    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
-        prefix=ANNOTATION_PREFIX, key="last-handled-configuration"
-    )
+    settings.persistence.diffbase_storage = NoDiffBase()
     settings.posting.loggers = False
     settings.posting.level = logging.INFO
     settings.watching.server_timeout = ours.watch_server_timeout

@@ -31,7 +31,7 @@ import kopf
 
 from smartlicensing import cssm, kube
 from smartlicensing.api import conditions as c
-from smartlicensing.api.meta import GROUP, VERSION
+from smartlicensing.api.meta import FINALIZER, GROUP, VERSION
 from smartlicensing.api.registration import (
     SmartLicenseRegistrationSpec,
     SmartLicenseRegistrationStatus,
@@ -76,12 +76,9 @@ def install(registry: kopf.OperatorRegistry, settings: OperatorSettings) -> None
     first_check = first_check_delay(settings)
     # Which registrations name which cluster UUID: the oldest of each manages that cluster.
     kopf.index(*REGISTRATIONS, **on)(cluster_claims)
-    # Found at start-up: a pass only if status says something is due (a restart costs nothing).
-    kopf.on.resume(*REGISTRATIONS, id="registration-resume", **on)(registration_changed)
-    # Applied: token, cluster state, register (or refuse, or wait for the account or a person).
-    kopf.on.create(*REGISTRATIONS, id="registration-create", **on)(registration_changed)
-    # Spec, labels or annotations changed: a pass for a new generation or a sync request.
-    kopf.on.update(*REGISTRATIONS, id="registration-update", **on)(registration_changed)
+    # Found at start-up, applied, or changed (spec, labels, annotations, or its status written):
+    # a pass only if something is due (a restart of a Ready registration costs nothing).
+    kopf.on.event(*REGISTRATIONS, id="registration-event", **on)(registration_event)
     # Every timer_interval: the daily sync, retries, manual registrations, a Ready account.
     kopf.timer(
         *REGISTRATIONS,
@@ -94,28 +91,30 @@ def install(registry: kopf.OperatorRegistry, settings: OperatorSettings) -> None
     kopf.on.delete(*REGISTRATIONS, id="registration-delete", **on)(registration_deleted)
 
 
-async def registration_changed(
-    body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, **kwargs: Any
+async def registration_event(
+    body: kopf.Body, meta: kopf.Meta, patch: kopf.Patch, memo: kopf.Memo, **kwargs: Any
 ) -> None:
-    """Created, changed, or found at start-up."""
+    """Found at start-up (an event without a type), applied, or changed."""
+    if kwargs.get("type") == "DELETED" or not may_act(meta):
+        return
     runtime = runtime_of(memo)
     if _held_back(runtime, body, patch, kwargs["cluster_claims"]):
         return
-    resumed = kwargs.get("reason") == kopf.Reason.RESUME
     announce_outdated_sync_request(
-        runtime, body, lambda: _fresh_status(runtime, body), quietly=resumed
+        runtime, body, lambda: _fresh_status(runtime, body), quietly=kwargs.get("type") is None
     )
+    # A stalled registration's Secrets are read again when what a person edits has changed
+    # (a new Secret may come with a new annotation), not for the events of status writes.
+    recheck = runtime.edited_since_last_look(str(meta.get("uid")), meta)
     accounts = kwargs["account_index"]
-    failure = await _pass_if_due(runtime, body, patch, accounts, recheck_stalled=True)
-    if failure is not None and failure.is_permanent:
-        raise kopf.PermanentError(failure.message)
+    await _pass_if_due(runtime, body, patch, accounts, recheck_stalled=recheck)
 
 
 async def registration_tick(
     body: kopf.Body, meta: kopf.Meta, patch: kopf.Patch, memo: kopf.Memo, **kwargs: Any
 ) -> None:
     """The cheap timer: status and the clock, and a pass only when one is due."""
-    if meta.get("deletionTimestamp"):
+    if not may_act(meta):
         return
     runtime = runtime_of(memo)
     if _held_back(runtime, body, patch, kwargs["cluster_claims"]):
@@ -196,6 +195,17 @@ async def cluster_claims(
 
 
 # --- plumbing ---------------------------------------------------------------------------------
+
+
+def may_act(meta: kopf.Meta) -> bool:
+    """Whether a pass may start: not being deleted, and our finalizer in place.
+
+    kopf adds the finalizer in answer to the first event of a new object; until the event that
+    shows it arrives, nothing may be registered that a deletion would then fail to undo.
+    """
+    if meta.get("deletionTimestamp"):
+        return False
+    return FINALIZER in (meta.get("finalizers") or ())
 
 
 def _fresh_status(runtime: Runtime, body: kopf.Body) -> SmartLicenseRegistrationStatus:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -59,6 +59,10 @@ def wall_clock() -> datetime:
     return datetime.now(UTC)
 
 
+def _copy(value: object) -> object:
+    return dict(value) if isinstance(value, Mapping) else value
+
+
 @dataclass(frozen=True)
 class _ClientKey:
     api_url: str
@@ -88,8 +92,12 @@ class Runtime:
     manual_polls: dict[str, int] = field(default_factory=dict)
     #: Per stalled object: when its Secrets were last looked at (operator clock).
     stalled_checked: dict[str, datetime] = field(default_factory=dict)
+    #: Objects whose token this process has asked CSSM to create (its outcome may be unknown).
+    tokens_requested: set[str] = field(default_factory=set)
     #: Per object: the last ``sync-requested-at`` value looked at (answered once, not per tick).
     sync_requests_seen: dict[str, str] = field(default_factory=dict)
+    #: Per object: generation, labels and annotations at the last event looked at.
+    _edits_seen: dict[str, tuple[object, object, object]] = field(default_factory=dict)
     _statuses: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: Per object and kind of input: the input last parsed and what parsing it gave.
     _parsed: dict[tuple[str, str], tuple[object, Any]] = field(default_factory=dict)
@@ -157,8 +165,22 @@ class Runtime:
         self._parsed[key] = (source, value)
         return value
 
+    def edited_since_last_look(self, uid: str, meta: Mapping[str, Any]) -> bool:
+        """Whether the object's generation, labels or annotations changed since the last look.
+
+        True on the first look. Watch events come for status writes too; this tells the ones a
+        person (or kopf's own bookkeeping of labels and annotations) made.
+        """
+        seen = (meta.get("generation"), meta.get("labels"), meta.get("annotations"))
+        if self._edits_seen.get(uid) == seen:
+            return False
+        self._edits_seen[uid] = (seen[0], _copy(seen[1]), _copy(seen[2]))
+        return True
+
     def forget(self, uid: str) -> None:
         """Drop what the runtime keeps about an object that is gone."""
+        self._edits_seen.pop(uid, None)
+        self.tokens_requested.discard(uid)
         self._statuses.pop(uid, None)
         for what in ("spec", "status"):
             self._parsed.pop((uid, what), None)

@@ -7,8 +7,7 @@ are made from that when it exists; the object's own status is the truth after a 
 
 A ``sync-requested-at`` time that is not later than ``lastSyncTime`` asks for nothing; so that
 it is not ignored in silence, each such value is answered once (an INFO line and a Normal
-Event), not on every timer tick. (kopf does not report changes of our own annotations as
-updates, so the timer notices the value; values present at start-up are only noted.)
+Event), not on every timer tick or watch event; values present at start-up are only noted.
 """
 
 from __future__ import annotations
