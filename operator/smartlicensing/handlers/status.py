@@ -5,9 +5,15 @@ client call: kopf applies it to the status subresource after the handler, also w
 raises, so a failure's status is recorded together with kopf's own bookkeeping. A field the new
 status no longer has is sent as ``null`` (merge-patch for "remove"); lists are replaced whole.
 
-Every condition whose status moved gets one Event, a Warning when the object is stuck or not
-Ready, Normal otherwise. Messages are built from condition messages, which never hold secrets,
-and are masked once more on the way out anyway.
+The conditions whose status moved in one pass are announced by one Event: it leads with the one
+that matters most (``Stalled`` becoming True, then ``Ready``, then the others in the order of the
+procedure), takes that condition's reason, and names every other transition of the pass with
+its reason and message. A registration that becomes Ready thus says so once, with its token,
+registration, authorization and compliance in the same Event, instead of five Events at the
+same moment (each Event is a write to the API server, and Kubernetes itself folds bursts of
+similar Events). The Event is a Warning when the object is stuck or not Ready, Normal otherwise.
+Messages are built from condition messages, which never hold secrets, and are masked once more
+on the way out anyway.
 """
 
 from __future__ import annotations
@@ -80,30 +86,62 @@ def write_status(
         patch.status.update(changes)
 
     before, after = _conditions(old), _conditions(new_raw)
-    for condition_type, condition in after.items():
-        previous = before.get(condition_type)
-        if previous is not None and previous.status is condition.status:
-            continue
-        if (
-            previous is None
-            and condition_type in _QUIET_WHEN_FALSE
-            and condition.status is ConditionStatus.FALSE
-        ):
-            continue
-        _post(body, condition)
+    moved = [
+        condition
+        for condition_type, condition in after.items()
+        if _moved(before.get(condition_type), condition)
+    ]
+    if moved:
+        _post(body, sorted(moved, key=_importance))
 
     ready = after.get(c.READY)
     if ready is not None:
         metrics.record_reconcile(kind, ready.reason)
 
 
-def _post(body: kopf.Body, condition: Condition) -> None:
-    message = redact(f"{condition.type} is {condition.status.value}: {condition.message}")
-    message = message[:_EVENT_MESSAGE_LIMIT]
-    worrying = (condition.type == c.STALLED and condition.status is ConditionStatus.TRUE) or (
-        condition.type == c.READY and condition.status is ConditionStatus.FALSE
+#: The order in which transitions are told: what a person must act on first.
+_ORDER: Final = (
+    c.STALLED,
+    c.READY,
+    c.TOKEN_READY,
+    c.REGISTERED,
+    c.AUTHORIZED,
+    c.COMPLIANT,
+    c.RECONCILING,
+)
+
+
+def _importance(condition: Condition) -> tuple[int, int, str]:
+    stuck = condition.type == c.STALLED and condition.status is ConditionStatus.TRUE
+    rank = _ORDER.index(condition.type) if condition.type in _ORDER else len(_ORDER)
+    return (0 if stuck else 1, rank, condition.type)
+
+
+def _moved(previous: Condition | None, condition: Condition) -> bool:
+    if previous is not None:
+        return previous.status is not condition.status
+    # A new condition is a transition, except Reconciling/Stalled appearing as False.
+    return not (condition.type in _QUIET_WHEN_FALSE and condition.status is ConditionStatus.FALSE)
+
+
+def _told(condition: Condition) -> str:
+    return f"{condition.type} is {condition.status.value}: {condition.message}"
+
+
+def _post(body: kopf.Body, moved: list[Condition]) -> None:
+    """One Event for the transitions of a pass, ``moved`` in order of importance."""
+    lead, others = moved[0], moved[1:]
+    message = _told(lead)
+    if others:
+        also = "; ".join(f"{o.type} is {o.status.value} ({o.reason}): {o.message}" for o in others)
+        message = f"{message} | also {also}"
+    message = redact(message)[:_EVENT_MESSAGE_LIMIT]
+    worrying = any(
+        (condition.type == c.STALLED and condition.status is ConditionStatus.TRUE)
+        or (condition.type == c.READY and condition.status is ConditionStatus.FALSE)
+        for condition in moved
     )
     if worrying:
-        kopf.warn(body, reason=condition.reason, message=message)
+        kopf.warn(body, reason=lead.reason, message=message)
     else:
-        kopf.info(body, reason=condition.reason, message=message)
+        kopf.info(body, reason=lead.reason, message=message)
