@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import httpx
@@ -324,3 +325,82 @@ async def test_find_token_reads_only_the_tokens_it_looks_for(tokens: object, ref
                 await client.find_token("slr/ns/mine")
         else:
             assert await client.find_token("slr/ns/mine") is None
+
+
+class GatedListing:
+    """A transport whose token listings wait for ``release``; it counts them."""
+
+    def __init__(self, fake: FakeCSSM) -> None:
+        self.fake = fake
+        self.listings = 0
+        self.release = asyncio.Event()
+        self.first_out = asyncio.Event()
+
+    async def __call__(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "GET" and request.url.path == va_path("tokens"):
+            self.listings += 1
+            self.first_out.set()
+            await self.release.wait()
+        return await self.fake(request)
+
+
+async def test_shared_look_ups_during_a_listing_share_it() -> None:
+    fake = FakeCSSM()
+    fake.route("GET", va_path("tokens"), ok(tokens=[_listed("slr/ns/a", "token-a", "2031-01-01")]))
+    gate = GatedListing(fake)
+    async with make_client(fake, transport=httpx.MockTransport(gate)) as client:
+        first = asyncio.create_task(client.find_token("slr/ns/a", shared=True))
+        await asyncio.wait_for(gate.first_out.wait(), 5)
+        joined = [asyncio.create_task(client.find_token(f"slr/ns/{n}", shared=True)) for n in "ab"]
+        await asyncio.sleep(0.01)
+        gate.release.set()
+        found = [await first, *[await task for task in joined]]
+        assert gate.listings == 1
+
+        # Once answered, the next look-up lists again: nothing is kept.
+        await client.find_token("slr/ns/a", shared=True)
+        assert gate.listings == 2
+
+    assert [token.value.get_secret_value() if token else None for token in found] == [
+        "token-a",
+        "token-a",
+        None,
+    ]
+
+
+async def test_a_look_up_that_may_follow_its_own_creation_lists_anew() -> None:
+    fake = FakeCSSM()
+    fake.route("GET", va_path("tokens"), ok(tokens=[]))
+    gate = GatedListing(fake)
+    async with make_client(fake, transport=httpx.MockTransport(gate)) as client:
+        shared = asyncio.create_task(client.find_token("slr/ns/a", shared=True))
+        await asyncio.wait_for(gate.first_out.wait(), 5)
+        own = asyncio.create_task(client.find_token("slr/ns/a"))
+        for _ in range(200):
+            if gate.listings == 2:
+                break
+            await asyncio.sleep(0.005)
+        assert gate.listings == 2  # not joined: it sent its own listing
+        gate.release.set()
+        assert await shared is None
+        assert await own is None
+
+
+async def test_a_failed_shared_listing_fails_every_caller_and_is_not_kept() -> None:
+    fake = FakeCSSM()
+    fake.route("GET", va_path("tokens"), ok(tokens={"token": "not a list"}))
+    gate = GatedListing(fake)
+    async with make_client(fake, transport=httpx.MockTransport(gate)) as client:
+        callers = [
+            asyncio.create_task(client.find_token(f"slr/ns/{n}", shared=True)) for n in "abc"
+        ]
+        await asyncio.wait_for(gate.first_out.wait(), 5)
+        gate.release.set()
+        for caller in callers:
+            with pytest.raises(UnexpectedAnswer, match="list_tokens"):
+                await caller
+        assert gate.listings == 1
+
+        fake.route("GET", va_path("tokens"), ok(tokens=[]))
+        assert await client.find_token("slr/ns/a", shared=True) is None
+        assert gate.listings == 2

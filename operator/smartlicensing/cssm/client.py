@@ -312,6 +312,12 @@ class _AccessTokens:
             self._token = None
 
 
+def _retrieved(future: asyncio.Future[Any]) -> None:
+    """Mark a shared call's error as seen: every caller of it may have been cancelled."""
+    if not future.cancelled():
+        future.exception()
+
+
 class CSSMClient:
     """CSSM seen from one SmartAccount: its domain and virtual account.
 
@@ -364,6 +370,7 @@ class CSSMClient:
             headers={"Accept": "application/json"},
             follow_redirects=False,
         )
+        self._token_listing: asyncio.Future[list[dict[str, Any]]] | None = None
         self._tokens = _AccessTokens(
             self._fetch_access_token, monotonic, p.token_refresh_margin, p.credentials_refusal_hold
         )
@@ -418,25 +425,32 @@ class CSSMClient:
         body = await self._json(_Call("list_tokens"), "GET", "v1", self._tokens_path())
         return self._parse_list(body, "tokens", RegistrationToken, "list_tokens")
 
-    async def find_token(self, description: str) -> RegistrationToken | None:
+    async def find_token(
+        self, description: str, *, shared: bool = False
+    ) -> RegistrationToken | None:
         """The active token with exactly this description, the longest-lived if several.
 
         This is how a caller learns whether a :meth:`create_token` whose outcome is unknown
         did create the token: create tokens with a description unique to their purpose.
+
+        ``shared``: a listing already under way may answer. Only safe when this process has not
+        asked CSSM to create a token with ``description``: any such token then predates the
+        process, so every listing it starts sees it. A burst of first registrations then costs
+        one listing (and one parse of it) for all, not one each.
         """
-        body = await self._json(_Call("list_tokens"), "GET", "v1", self._tokens_path())
-        items = body.get("tokens") or []
-        if not isinstance(items, list):
-            raise UnexpectedAnswer(
-                "CSSM list_tokens: tokens is not a list", operation="list_tokens"
-            )
+        listing = self._token_listing if shared else None
+        if listing is None or listing.done():
+            listing = asyncio.ensure_future(self._list_token_items())
+            self._token_listing = listing
+            listing.add_done_callback(_retrieved)
+        items = await asyncio.shield(listing)
         # A virtual account holds a token per registration: only those with this description
         # are read into models, so a look-up costs little more than the JSON of the answer.
         matches = [
             token
             for token in (
                 self._parse(item, RegistrationToken, "list_tokens")
-                for item in _dicts(items, "list_tokens")
+                for item in items
                 if item.get("description", "") == description
             )
             if token.status is TokenStatus.ACTIVE
@@ -444,6 +458,15 @@ class CSSMClient:
         if not matches:
             return None
         return max(matches, key=lambda t: t.expiration_date or datetime.min.replace(tzinfo=UTC))
+
+    async def _list_token_items(self) -> list[dict[str, Any]]:
+        body = await self._json(_Call("list_tokens"), "GET", "v1", self._tokens_path())
+        items = body.get("tokens") or []
+        if not isinstance(items, list):
+            raise UnexpectedAnswer(
+                "CSSM list_tokens: tokens is not a list", operation="list_tokens"
+            )
+        return list(_dicts(items, "list_tokens"))
 
     async def create_token(
         self,

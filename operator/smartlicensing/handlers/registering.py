@@ -328,13 +328,17 @@ class RegistrationPass:
         description = decide.token_description(
             self.namespace, self.name, self.uid, issue.description
         )
-        found = await client.find_token(description)
+        # Until this process asks CSSM for this object's token, a token with its description can
+        # only be older than the process, and a listing already under way finds it as well.
+        shared = self.uid not in self.runtime.tokens_requested
+        found = await client.find_token(description, shared=shared)
         fresh = (
             found is not None
             and found.expiration_date is not None
             and found.expiration_date - decide.TOKEN_REUSE_MARGIN > self.now
         )
         if found is None or not fresh:
+            self.runtime.tokens_requested.add(self.uid)
             found = await client.create_token(
                 description,
                 issue.expires_after_days,
