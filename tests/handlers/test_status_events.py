@@ -82,7 +82,9 @@ def test_becoming_ready_is_one_event_naming_every_transition(posted: list[Any]) 
     assert "Registered is True (Registered): registered with acme.example.com" in message
     assert f"Authorized is True ({c.AUTHORIZED})" in message
     assert f"Compliant is True ({c.IN_COMPLIANCE})" in message
-    assert "Reconciling" not in message and "Stalled" not in message  # appeared as False
+    # Reconciling and Stalled appeared as False: no transition to tell.
+    assert "Reconciling" not in message
+    assert "Stalled" not in message
 
 
 def test_a_stall_leads_as_a_warning_with_its_own_reason(posted: list[Any]) -> None:
