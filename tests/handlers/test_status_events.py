@@ -10,7 +10,6 @@ from prometheus_client import CollectorRegistry
 from pydantic import BaseModel
 
 from smartlicensing.api import conditions as c
-from smartlicensing.handlers import status as status_module
 from smartlicensing.handlers.status import write_status
 from smartlicensing.observability.metrics import Metrics
 
@@ -42,8 +41,8 @@ def posted(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str, str]]:
 
         return post
 
-    monkeypatch.setattr(status_module.kopf, "info", recorder("Normal"))
-    monkeypatch.setattr(status_module.kopf, "warn", recorder("Warning"))
+    monkeypatch.setattr(kopf, "info", recorder("Normal"))
+    monkeypatch.setattr(kopf, "warn", recorder("Warning"))
     return events
 
 
