@@ -444,8 +444,11 @@ def run_one(operator: str, count: int, workdir: Path, *, profile: bool = False) 
             # The benchmark measures the operator, not CSSM's manners: the client-side rate
             # limit (5 requests/s by default) would otherwise set the figures by itself.
             "SMARTLICENSING_CSSM_REQUESTS_PER_SECOND": "10000",
-            "SMARTLICENSING_TIMER_INTERVAL": "1",
-            "SMARTLICENSING_FIRST_CHECK_SPREAD": "1",
+            **{
+                name: os.environ[name]
+                for name in ("SMARTLICENSING_TIMER_INTERVAL", "SMARTLICENSING_FIRST_CHECK_SPREAD")
+                if name in os.environ
+            },
         }
         if operator == "real":
             argv = [sys.executable, script, "--role", "operator", liveness]
