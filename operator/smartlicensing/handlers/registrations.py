@@ -1,7 +1,10 @@
 """The SmartLicenseRegistration's life, one decorator per event.
 
-- created, changed, or found at start-up: a pass, if the timetable in status or the change asks
-  for one (a restart of a Ready registration with nothing due makes no call at all);
+- every watch event (found at start-up, applied, changed, or its status written): a pass, if
+  the timetable in status or the change asks for one (a restart of a Ready registration with
+  nothing due makes no call at all; the event of a pass's own status write asks for nothing).
+  Nothing starts before kopf's finalizer is on the object (:func:`may_act`), so whatever is
+  registered, a deletion can undo;
 - every ``timer_interval``: a look at status and the clock; a pass only when a sync, a retry, a
   manual registration to look for, a requested sync, or a newly Ready account is due;
 - deleted: ``deletionPolicy`` carried out, once, never alongside a pass (one lock per object).
@@ -13,11 +16,12 @@ when deleted (it never registered). It takes over once the holder is gone.
 
 What a pass does is in :mod:`.registering`; what it decides is in ``reconcile.registration``.
 Transient failures are written into status (``nextAttemptTime``) and retried by the timer, not
-by kopf, so that one timetable governs every call; permanent ones stop kopf with
-``PermanentError`` until the inputs change. Deletion, where timers no longer run, retries with
-``TemporaryError`` and the same backoff, and gives up with a Warning rather than leave the object
-(and its namespace) stuck; when a Secret the deregistration needs is gone (deleted before the
-registration, or with its namespace) it gives up at once, saying what to clean up by hand.
+by kopf, so that one timetable governs every call; permanent ones stall the object (``Stalled``)
+until its spec, labels, annotations or Secrets change. Deletion, where timers no longer run,
+retries with ``TemporaryError`` and the same backoff, and gives up with a Warning rather than
+leave the object (and its namespace) stuck; when a Secret the deregistration needs is gone
+(deleted before the registration, or with its namespace) it gives up at once, saying what to
+clean up by hand.
 """
 
 from __future__ import annotations
