@@ -30,6 +30,7 @@ import urllib.request
 
 import aiohttp
 import httpx
+import yarl
 
 DEFAULT_KEEPALIVE = 5.0
 """Seconds an idle connection is kept (httpx's default keep-alive expiry)."""
@@ -76,7 +77,9 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 connector=connector,
                 trust_env=False,
                 auto_decompress=True,
-                skip_auto_headers=("User-Agent",),
+                # httpx has set the headers it sends; aiohttp must add none (a Content-Type it
+                # invented for a bare body would not be the one a request was signed with).
+                skip_auto_headers=("User-Agent", "Content-Type"),
             )
         return self._session
 
@@ -88,7 +91,8 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         try:
             async with session.request(
                 request.method,
-                str(url),
+                # As httpx encoded it: re-quoting would change the path a signature was made over.
+                yarl.URL(str(url), encoded=True),
                 headers=list(request.headers.multi_items()),
                 data=body or None,
                 allow_redirects=False,
@@ -144,11 +148,14 @@ def _as_httpx(error: Exception, request: httpx.Request) -> Exception:
     if isinstance(error, aiohttp.ClientConnectorCertificateError):
         reason = getattr(error.certificate_error, "verify_message", None) or "not trusted"
         return httpx.ConnectError(f"TLS certificate refused: {reason}", request=request)
+    if isinstance(error, aiohttp.ClientHttpProxyError):
+        # Only a refused CONNECT raises it: the request never left for the server.
+        return httpx.ConnectError(f"the proxy refused the tunnel ({error.status})", request=request)
     if isinstance(error, aiohttp.ClientConnectorError):
         return httpx.ConnectError(f"could not connect ({error.strerror or name})", request=request)
     if isinstance(error, aiohttp.ServerTimeoutError | asyncio.TimeoutError):
         return httpx.ReadTimeout(f"no answer in time ({name})", request=request)
-    if isinstance(error, aiohttp.InvalidURL):
+    if isinstance(error, aiohttp.InvalidURL | aiohttp.NonHttpUrlClientError):
         return httpx.UnsupportedProtocol(f"invalid URL ({name})", request=request)
     if isinstance(error, aiohttp.ClientError | OSError):
         return httpx.RemoteProtocolError(f"connection lost ({name})", request=request)

@@ -257,3 +257,82 @@ async def test_a_request_goes_through_the_proxy_the_environment_names(
         await runner.cleanup()
 
     assert answer.json() == {"via": "proxy", "host": "csw-east.example.invalid"}
+
+
+class RawServer:
+    """A bare TCP server that keeps each request's head as it arrived and answers ``answer``."""
+
+    def __init__(self, answer: bytes) -> None:
+        self.answer = answer
+        self.heads: list[str] = []
+        self._server: asyncio.Server | None = None
+
+    async def start(self) -> int:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        return int(self._server.sockets[0].getsockname()[1])
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        self.heads.append(head.decode())
+        writer.write(self.answer)
+        await writer.drain()
+        writer.close()
+
+    async def stop(self) -> None:
+        assert self._server is not None
+        self._server.close()
+        await self._server.wait_closed()
+
+
+async def test_the_request_target_goes_out_exactly_as_httpx_encoded_it() -> None:
+    # The api driver signs the path and query httpx built (raw_path): a server that checks the
+    # signature over the target it received must get the same bytes, escapes and all.
+    serving = RawServer(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}")
+    port = await serving.start()
+    try:
+        async with client() as http:
+            request = http.build_request(
+                "POST", f"http://127.0.0.1:{port}/v1/a%7Eb/c%2Fd/x%20y?s=%7E&t=a+b&u=%zz"
+            )
+            await http.send(request)
+    finally:
+        await serving.stop()
+
+    request_line = serving.heads[0].splitlines()[0]
+    assert request_line == f"POST {request.url.raw_path.decode()} HTTP/1.1"
+
+
+async def test_a_body_without_a_content_type_is_sent_without_one() -> None:
+    serving = RawServer(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}")
+    port = await serving.start()
+    try:
+        async with client() as http:
+            await http.post(f"http://127.0.0.1:{port}/raw", content=b"abc")
+    finally:
+        await serving.stop()
+
+    assert "content-type" not in serving.heads[0].lower()
+
+
+async def test_a_proxy_refusing_the_tunnel_is_a_connect_error(
+    clean_proxy_env: pytest.MonkeyPatch,
+) -> None:
+    # The proxy answers CONNECT with 407: the request never left for the server, so a creating
+    # call may be repeated; calling it "maybe carried out" would stall it for nothing.
+    proxy = RawServer(b"HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n")
+    port = await proxy.start()
+    clean_proxy_env.setenv("HTTPS_PROXY", f"http://127.0.0.1:{port}")
+    try:
+        async with client() as http:
+            with pytest.raises(httpx.ConnectError, match="proxy"):
+                await http.post("https://cssm.example.invalid/tokens", content=b"{}")
+    finally:
+        await proxy.stop()
+
+    assert proxy.heads[0].startswith("CONNECT cssm.example.invalid:443 ")
+
+
+async def test_a_url_that_is_not_http_is_an_unsupported_protocol() -> None:
+    async with client() as http:
+        with pytest.raises(httpx.UnsupportedProtocol):
+            await http.get("ftp://files.example.invalid/x")
