@@ -91,3 +91,16 @@ async def test_a_cancelled_reader_does_not_cancel_the_others() -> None:
     values, _ = await second
     assert values["key"].get_secret_value() == "value-of-creds"
     assert api.reads == {"creds": 1}
+
+
+async def test_a_fresh_read_does_not_join_one_begun_before_and_later_reads_join_it() -> None:
+    api = GatedSecrets()
+    runtime = Runtime(secrets_factory=lambda: api)
+    old = asyncio.create_task(runtime.read_secret("ns", "creds"))
+    await until(lambda: api.reads.get("creds") == 1)
+    fresh = asyncio.create_task(runtime.read_secret("ns", "creds", fresh=True))
+    await until(lambda: api.reads.get("creds") == 2)
+    joined = asyncio.create_task(runtime.read_secret("ns", "creds"))
+    api.gate.set()
+    await asyncio.gather(old, fresh, joined)
+    assert api.reads == {"creds": 2}  # the fresh read, not a third one, answered the last caller

@@ -58,6 +58,34 @@ class TestCloud:
         assert licensing.cluster_calls(EAST) <= 3
         assert licensing.cluster_calls(EAST, "POST", "*/registration") == 1
 
+    def test_a_new_transport_url_registers_the_cluster_again_once(
+        self, licensing: Licensing
+    ) -> None:
+        ready_account(licensing)
+        licensing.registration("csw-east", EAST)
+        licensing.wait_condition(REGISTRATIONS, "csw-east", "Ready", "True")
+        proxy = "https://licensing-proxy.example.com/cisco/licservice/license"
+
+        licensing.patch(REGISTRATIONS, "csw-east", {"spec": {"transportURL": proxy}})
+
+        wait_for(
+            lambda: licensing.cluster_state(EAST)["registration"]["transportUrl"] == proxy,
+            what="the cluster registered through the new transport URL",
+        )
+        licensing.wait_condition(REGISTRATIONS, "csw-east", "Ready", "True")
+        give_the_operator_time()
+        assert licensing.cluster_calls(EAST, "POST", "*/registration") == 2
+        state = licensing.cluster_state(EAST)["registration"]
+        assert (state["state"], state["smartAccount"]) == ("Registered", "acme.example.com")
+        wait_for(
+            lambda: [
+                e
+                for e in licensing.events("csw-east")
+                if e["message"].startswith(f"registered again through {proxy}")
+            ],
+            what="the Event that tells of the move",
+        )
+
     def test_issued_token_lives_in_an_owned_secret_and_nowhere_else(
         self, licensing: Licensing
     ) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -291,6 +292,37 @@ class TestNextAction:
                 False,
                 r.Action.REGISTER,
                 id="failed-registration",
+            ),
+            pytest.param(
+                {"transportURL": "https://proxy.example.com/cisco/licservice/license"},
+                replace(REGISTERED_HERE, transport_url=r.CLOUD_TRANSPORT_URL),
+                False,
+                r.Action.MOVE,
+                id="transport-url-changed",
+            ),
+            pytest.param(
+                {},
+                replace(REGISTERED_HERE, transport_url=r.CLOUD_TRANSPORT_URL + "/"),
+                True,
+                r.Action.RENEW,
+                id="same-transport-url",
+            ),
+            pytest.param(
+                {"transportURL": "https://proxy.example.com/cisco/licservice/license"},
+                REGISTERED_HERE,
+                False,
+                r.Action.OBSERVE,
+                id="transport-url-not-reported",
+            ),
+            pytest.param(
+                {
+                    "transportURL": "https://proxy.example.com/cisco/licservice/license",
+                    "suspend": True,
+                },
+                replace(REGISTERED_HERE, transport_url=r.CLOUD_TRANSPORT_URL),
+                False,
+                r.Action.OBSERVE,
+                id="transport-url-changed-suspended",
             ),
         ],
     )

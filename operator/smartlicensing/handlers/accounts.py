@@ -193,7 +193,9 @@ async def sync_account(runtime: Runtime, body: kopf.Body, patch: kopf.Patch) -> 
         failure = Failure(c.INVALID_SPEC, describe(problems), permanent=True)
     else:
         try:
-            client, _ = await runtime.cssm_client(namespace, name, spec)
+            # The account's own sync always reads its Secrets anew (it is where a rotation of
+            # the credentials is meant to show); registrations share reads under way.
+            client, _ = await runtime.cssm_client(namespace, name, spec, fresh=True)
             await client.check_access()
             lines = await client.licenses()
         except kube.SecretError as error:

@@ -77,6 +77,7 @@ def observation_of(status: ClusterStatus) -> decide.ClusterObservation:
         smart_account=status.smart_account,
         virtual_account=status.virtual_account,
         mode=status.mode.value if status.mode is not None else None,
+        transport_url=status.transport_url,
         authorization=(
             AuthorizationState(status.authorization.value)
             if status.authorization is not None
@@ -139,6 +140,8 @@ class RegistrationPass:
         self.now = runtime.now()
         self._cssm: cssm.CSSMClient | None = None
         self._issued = False
+        # A pass for changed Secrets reads them anew, not through a read begun before the change.
+        self._fresh = due is Due.INPUTS_CHANGED
 
     # --- the pass -------------------------------------------------------------------------
 
@@ -256,7 +259,16 @@ class RegistrationPass:
         token = await self._token(spec)
         if self._deletion_begun():
             return None
-        force = spec.force_register and observation.registered
+        force = (spec.force_register and observation.registered) or action is decide.Action.MOVE
+        if action is decide.Action.MOVE:
+            logger.info(
+                "%s/%s: cluster %s reports transport URL %s; registering it again with %s",
+                self.namespace,
+                self.name,
+                spec.cluster.uuid,
+                observation.transport_url,
+                decide.transport_url(spec, account_spec),
+            )
         result = await driver.register(
             SecretInput(token.value, token.source),
             decide.transport_url(spec, account_spec),
@@ -267,6 +279,14 @@ class RegistrationPass:
             return None
         assert result.status is not None
         logger.info("%s/%s: cluster %s registered", self.namespace, self.name, spec.cluster.uuid)
+        if action is decide.Action.MOVE:
+            # Registered stays True: without this Event the move would not show anywhere.
+            kopf.info(
+                self.body,
+                reason=c.REGISTERED,
+                message=f"registered again through {decide.transport_url(spec, account_spec)} "
+                f"(it was {observation.transport_url})",
+            )
         self._observed(spec, account, observation_of(result.status), token, True)
         return None
 
@@ -282,7 +302,9 @@ class RegistrationPass:
 
     async def cssm(self, account: SmartAccountSpec, account_name: str) -> cssm.CSSMClient:
         if self._cssm is None:
-            self._cssm, _ = await self.runtime.cssm_client(self.namespace, account_name, account)
+            self._cssm, _ = await self.runtime.cssm_client(
+                self.namespace, account_name, account, fresh=self._fresh
+            )
         return self._cssm
 
     async def _driver(
@@ -291,7 +313,9 @@ class RegistrationPass:
         client = None
         if spec.cluster.driver.type is DriverType.MANUAL:
             client = await self.cssm(account, spec.account_ref.name)
-        driver, _ = await self.runtime.driver(self.namespace, spec, account, client)
+        driver, _ = await self.runtime.driver(
+            self.namespace, spec, account, client, fresh=self._fresh
+        )
         return driver
 
     async def _token(self, spec: SmartLicenseRegistrationSpec) -> Token:

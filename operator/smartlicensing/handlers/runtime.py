@@ -199,16 +199,21 @@ class Runtime:
         self.stalled_checked[uid] = now
         return True
 
-    async def read_secret(self, namespace: str, name: str) -> tuple[dict[str, SecretStr], str]:
+    async def read_secret(
+        self, namespace: str, name: str, *, fresh: bool = False
+    ) -> tuple[dict[str, SecretStr], str]:
         """A Secret's decoded keys and its ``resourceVersion``; raises the ``kube`` errors.
 
         Reads of the same Secret that overlap are one GET: a burst of registrations of one
         account would otherwise read its credentials once each, all at the same moment. An
-        answer is never kept after it arrives, so a change is seen by the next read.
+        answer is never kept after it arrives, so a change is seen by the next read. ``fresh``:
+        a read that began before the caller learned of a change will not do (a stalled object
+        rechecking the Secret whose new version it has just seen): send a new GET, which later
+        callers then share.
         """
         key = (namespace, name)
         read = self._secret_reads.get(key)
-        if read is None:
+        if read is None or fresh:
             # A task of its own: a caller cancelled while waiting does not cancel the others.
             read = asyncio.ensure_future(read_secret_versioned(self.secrets, namespace, name))
             self._secret_reads[key] = read
@@ -216,7 +221,8 @@ class Runtime:
         return await asyncio.shield(read)
 
     def _read_done(self, key: tuple[str, str], read: asyncio.Future[Any]) -> None:
-        self._secret_reads.pop(key, None)
+        if self._secret_reads.get(key) is read:
+            del self._secret_reads[key]
         if not read.cancelled():
             read.exception()  # retrieved: every caller may have been cancelled meanwhile
 
@@ -247,14 +253,14 @@ class Runtime:
         )
 
     async def cssm_client(
-        self, namespace: str, name: str, spec: SmartAccountSpec
+        self, namespace: str, name: str, spec: SmartAccountSpec, *, fresh: bool = False
     ) -> tuple[CSSMClient, str]:
         """The CSSM client of SmartAccount ``namespace/name``, and its credentials' version.
 
         Raises the ``kube`` errors of reading the credentials (or CA) Secret as they are.
         """
         ref = spec.credentials_secret_ref
-        values, version = await self.read_secret(namespace, ref.name)
+        values, version = await self.read_secret(namespace, ref.name, fresh=fresh)
         client_id = key_of(values, "client_id", namespace=namespace, name=ref.name)
         client_secret = key_of(values, "client_secret", namespace=namespace, name=ref.name)
 
@@ -262,7 +268,7 @@ class Runtime:
         ca_version = ""
         ca_ref = spec.server.ca_bundle_secret_ref
         if ca_ref is not None:
-            ca_values, ca_version = await self.read_secret(namespace, ca_ref.name)
+            ca_values, ca_version = await self.read_secret(namespace, ca_ref.name, fresh=fresh)
             ca_bundle = key_of(
                 ca_values, ca_ref.key, namespace=namespace, name=ca_ref.name
             ).get_secret_value()
@@ -327,6 +333,8 @@ class Runtime:
         spec: SmartLicenseRegistrationSpec,
         account: SmartAccountSpec | None,
         cssm: CSSMClient | None,
+        *,
+        fresh: bool = False,
     ) -> tuple[ProductDriver, str]:
         """A product driver for the registration's cluster, and its credentials' version.
 
@@ -347,7 +355,7 @@ class Runtime:
         assert driver.url is not None
         assert driver.credentials_secret_ref is not None
         ref = driver.credentials_secret_ref
-        values, version = await self.read_secret(namespace, ref.name)
+        values, version = await self.read_secret(namespace, ref.name, fresh=fresh)
         api_key = key_of(values, "api_key", namespace=namespace, name=ref.name)
         api_secret = key_of(values, "api_secret", namespace=namespace, name=ref.name)
         s = self.settings

@@ -379,6 +379,10 @@ def _time(value: object) -> datetime | None:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
 def _optional(enum: type[E], value: object) -> E | None:
     return None if value is None else enum(str(value))
 
@@ -406,6 +410,7 @@ def parse_status(body: dict[str, Any]) -> ClusterStatus:
         name=cluster.get("name"),
         smart_account=registration.get("smartAccount"),
         virtual_account=registration.get("virtualAccount"),
+        transport_url=_text(registration.get("transportUrl")),
         registered_at=_time(registration.get("registeredAt")),
         renew_at=_time(registration.get("renewAt")),
         expires_at=_time(registration.get("expiresAt")),

@@ -99,6 +99,7 @@ class ClusterStatus:
     name: str | None = None
     smart_account: str | None = None
     virtual_account: str | None = None
+    transport_url: str | None = None
     registered_at: datetime | None = None
     renew_at: datetime | None = None
     expires_at: datetime | None = None

@@ -90,6 +90,7 @@ class ClusterObservation:
     smart_account: str | None = None
     virtual_account: str | None = None
     mode: str | None = None
+    transport_url: str | None = None
     authorization: AuthorizationState | None = None
     evaluation_remaining: timedelta | None = None
     usage: tuple[LicenseUsage, ...] = ()
@@ -105,6 +106,9 @@ class Action(enum.StrEnum):
     """The next step of a pass, once the cluster's state is known."""
 
     REGISTER = "Register"
+    #: Registered with this account through another transport URL (spec's transportURL or the
+    #: On-Prem server changed): register again, replacing the registration.
+    MOVE = "Move"
     RENEW = "Renew"
     OBSERVE = "Observe"
     REFUSE_ALREADY_REGISTERED = "RefuseAlreadyRegistered"
@@ -214,6 +218,17 @@ def belongs_to(observation: ClusterObservation, account: SmartAccountSpec) -> bo
     domain_matches = observation.smart_account in (None, account.smart_account)
     va_matches = observation.virtual_account in (None, account.virtual_account)
     return domain_matches and va_matches
+
+
+def moved(observation: ClusterObservation, wanted_transport_url: str) -> bool:
+    """Whether the cluster reports a transport URL other than the one it should use now.
+
+    A cluster (or a view of it) that does not report its transport URL has not moved.
+    """
+    reported = observation.transport_url
+    if reported is None:
+        return False
+    return reported.rstrip("/") != wanted_transport_url.rstrip("/")
 
 
 # --- whether to act -----------------------------------------------------------------------------
@@ -370,6 +385,8 @@ def next_action(
     if not version_supported(observation.version):
         return Action.REFUSE_UNSUPPORTED_VERSION
     if belongs_to(observation, account) and not observation.failed:
+        if not spec.suspend and moved(observation, transport_url(spec, account)):
+            return Action.MOVE
         return Action.RENEW if sync_due and not spec.suspend else Action.OBSERVE
     if spec.suspend:
         return Action.OBSERVE
