@@ -26,6 +26,7 @@ from smartlicensing.product.api_driver import (
     ApiCredentials,
     ApiDriver,
     DriverPolicy,
+    _shown,
     tls_context,
 )
 from smartlicensing.product.errors import (
@@ -215,6 +216,9 @@ async def test_register_is_not_blindly_repeated(
         await driver(cluster).register(TOKEN, TRANSPORT)
     assert len(cluster.requests) == requests
     assert raised.value.outcome_unknown is unknown
+    assert f"cluster {UUID} at https://sim.test/clusters/{UUID}: register failed" in str(
+        raised.value
+    )
 
 
 async def test_install_update_returns_the_confirmation_code_masked() -> None:
@@ -376,3 +380,10 @@ async def test_idle_connections_are_dropped_before_a_server_would_close_them(
     assert isinstance(transport, AiohttpTransport)
     assert transport.keepalive == expiry
     await built.aclose()
+
+
+def test_a_failure_shows_the_cluster_url_without_its_user_info() -> None:
+    assert _shown("https://admin:pw@csw.example.com:8443/proxy/") == (
+        "https://csw.example.com:8443/proxy"
+    )
+    assert _shown("https://[fd00::1]/") == "https://[fd00::1]"

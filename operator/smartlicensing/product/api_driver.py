@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, Final, TypeVar
+from urllib.parse import urlsplit
 
 import httpx
 import stamina
@@ -148,6 +149,7 @@ class ApiDriver:
         self.cluster_uuid = cluster_uuid
         self.policy = policy or DriverPolicy()
         self._base = url.rstrip("/") + LICENSING_PATH
+        self._shown_url = _shown(url)
         self._credentials = credentials
         self._metrics = metrics or METRICS
         self._now = now
@@ -291,7 +293,8 @@ class ApiDriver:
                 "; it may have been carried out: read the cluster's status first" if unknown else ""
             )
             raise ClusterUnreachable(
-                f"cluster {self.cluster_uuid} {operation} failed: {failure.description}{advice}",
+                f"cluster {self.cluster_uuid} at {self._shown_url}: {operation} failed: "
+                f"{failure.description}{advice}",
                 operation=operation,
                 outcome_unknown=unknown,
             ) from None
@@ -377,6 +380,16 @@ def _time(value: object) -> datetime | None:
     if not isinstance(value, str):
         raise ValueError("a time is not a string")
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def _shown(url: str) -> str:
+    """The driver URL as a message may show it: scheme, host, port and path (no user info)."""
+    parts = urlsplit(url.rstrip("/"))
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    port = f":{parts.port}" if parts.port is not None else ""
+    return f"{parts.scheme}://{host}{port}{parts.path}"
 
 
 def _text(value: object) -> str | None:
