@@ -188,3 +188,22 @@ def namespace(api_client: Any) -> Iterator[str]:
     except client.ApiException as error:
         if error.status != 404:  # a test may have deleted it already
             raise
+
+
+@pytest.fixture
+def self_signed_certificate(tmp_path: Path) -> tuple[Path, Path]:
+    """A one-day self-signed certificate for 127.0.0.1 and its key (PEM files), from openssl."""
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        [
+            "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+            "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+            "-keyout", str(key), "-out", str(cert),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )  # fmt: skip
+    return cert, key

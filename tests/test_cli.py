@@ -49,26 +49,37 @@ def flat(output: str) -> str:
     return " ".join(output.replace("│", " ").split())
 
 
+def _bad_urls(option: str, port: int, path: str) -> list[Any]:
+    """URLs an endpoint option cannot serve, and what its refusal says about each."""
+    good = f"http://0.0.0.0:{port}{path}"
+    cases = {
+        "no-scheme": (path.lstrip("/"), "is not an http:// URL"),
+        "https": (f"https://0.0.0.0:{port}{path}", "is not an http:// URL"),
+        "port-out-of-range": (f"http://0.0.0.0:65536{path}", "no valid port"),
+        "port-zero": (f"http://0.0.0.0:0{path}", "no valid port"),
+        "no-path": (f"http://0.0.0.0:{port}", "needs a path"),
+        "query": (f"{good}?x=1", "needs a path"),
+    }
+    return [
+        pytest.param(option, url, complaint, good, id=f"{option}-{case}")
+        for case, (url, complaint) in cases.items()
+    ]
+
+
 @pytest.mark.parametrize(
-    ("endpoint", "complaint"),
-    [
-        pytest.param("healthz", "is not an http:// URL", id="no-scheme"),
-        pytest.param("https://0.0.0.0:8080/healthz", "is not an http:// URL", id="https"),
-        pytest.param("http://0.0.0.0:99999/healthz", "no valid port", id="port-out-of-range"),
-        pytest.param("http://0.0.0.0:0/healthz", "no valid port", id="port-zero"),
-        pytest.param("http://0.0.0.0:8080", "needs a path", id="no-path"),
-        pytest.param("http://0.0.0.0:8080/healthz?x=1", "needs a path", id="query"),
-    ],
+    ("option", "endpoint", "complaint", "example"),
+    [*_bad_urls("--liveness", 8080, "/healthz"), *_bad_urls("--metrics", 9402, "/metrics")],
 )
-def test_a_liveness_url_kopf_cannot_serve_is_refused_with_an_example(
-    operator_started: list[dict[str, Any]], endpoint: str, complaint: str
+def test_an_endpoint_url_that_cannot_be_served_is_refused_with_an_example(
+    operator_started: list[dict[str, Any]], option: str, endpoint: str, complaint: str, example: str
 ) -> None:
-    result = CliRunner().invoke(app, ["run", "--liveness", endpoint])
+    result = CliRunner().invoke(app, ["run", option, endpoint])
 
     assert result.exit_code == 2
-    message = " ".join(result.output.replace("│", " ").split())
+    message = flat(result.output)
     assert complaint in message
-    assert "http://0.0.0.0:8080/healthz" in message
+    assert example in message
+    assert option in message
     assert operator_started == []
 
 
@@ -127,30 +138,6 @@ def test_a_bad_setting_is_named_by_its_environment_variable(
 
 
 # -- smartlicensing run --metrics ---------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("endpoint", "complaint"),
-    [
-        pytest.param("0.0.0.0:9402", "is not an http:// URL", id="no-scheme"),
-        pytest.param("https://0.0.0.0:9402/metrics", "is not an http:// URL", id="https"),
-        pytest.param("http://0.0.0.0:0/metrics", "no valid port", id="port-zero"),
-        pytest.param("http://0.0.0.0:65536/metrics", "no valid port", id="port-out-of-range"),
-        pytest.param("http://0.0.0.0:9402", "needs a path", id="no-path"),
-        pytest.param("http://0.0.0.0:9402/metrics?x=1", "needs a path", id="query"),
-    ],
-)
-def test_a_metrics_url_that_cannot_be_served_is_refused_with_an_example(
-    operator_started: list[dict[str, Any]], endpoint: str, complaint: str
-) -> None:
-    result = CliRunner().invoke(app, ["run", "--metrics", endpoint])
-
-    assert result.exit_code == 2
-    message = flat(result.output)
-    assert complaint in message
-    assert "give e.g. http://0.0.0.0:9402/metrics" in message
-    assert "--metrics" in message
-    assert operator_started == []
 
 
 def test_a_bad_metrics_setting_is_refused_naming_its_environment_variable(

@@ -113,19 +113,8 @@ def test_signed_cluster_call_on_a_real_socket(served: tuple[Simulator, str]) -> 
     assert response.json()["cluster"]["name"] == "csw-east"
 
 
-@pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl is not installed")
-def test_serves_https_with_a_given_certificate(tmp_path: Path) -> None:
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(
-        [
-            "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-            "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-            "-keyout", str(key), "-out", str(cert),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )  # fmt: skip
+def test_serves_https_with_a_given_certificate(self_signed_certificate: tuple[Path, Path]) -> None:
+    cert, key = self_signed_certificate
     sim = Simulator.from_file(WORLD_FILE, seed=7)
 
     with sim.serve_in_thread(tls_cert=str(cert), tls_key=str(key)) as url:

@@ -6,9 +6,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import json
-import shutil
 import ssl
-import subprocess
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -169,27 +167,10 @@ def test_a_limit_below_one_connection_is_refused() -> None:
         AiohttpTransport(PLAIN, max_connections=0)
 
 
-@pytest.fixture
-def certificate(tmp_path: Path) -> tuple[Path, Path]:
-    """A self-signed certificate for 127.0.0.1 and its key."""
-    if shutil.which("openssl") is None:
-        pytest.skip("openssl is not installed")
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(
-        [
-            "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-            "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-            "-keyout", str(key), "-out", str(cert),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )  # fmt: skip
-    return cert, key
-
-
-async def test_tls_is_verified_with_the_context_given(certificate: tuple[Path, Path]) -> None:
-    cert, key = certificate
+async def test_tls_is_verified_with_the_context_given(
+    self_signed_certificate: tuple[Path, Path],
+) -> None:
+    cert, key = self_signed_certificate
     serving_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     serving_context.load_cert_chain(cert, key)
     tls_server = Server()
