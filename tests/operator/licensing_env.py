@@ -260,10 +260,15 @@ class Licensing:
 
     # --- the account and registrations ------------------------------------------------------
 
-    def cloud_account(self, name: str = "acme", **spec: Any) -> None:
+    def cloud_account(
+        self,
+        name: str = "acme",
+        *,
+        client_secret: str = "demo-only-secret-7Qv2LmX9",
+        **spec: Any,
+    ) -> None:
         self.secret(
-            f"{name}-cssm",
-            {"client_id": "acme-demo-client", "client_secret": "demo-only-secret-7Qv2LmX9"},
+            f"{name}-cssm", {"client_id": "acme-demo-client", "client_secret": client_secret}
         )
         self.create(
             "SmartAccount",

@@ -122,21 +122,7 @@ def canary_world(world: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize("licensing_world", [world_text(edit=canary_world)], ids=["canaries"])
 def test_no_secret_and_no_object_identity_is_scraped(licensing: Licensing) -> None:
-    licensing.secret("acme-cssm", {"client_id": "acme-demo-client", "client_secret": CLIENT_SECRET})
-    licensing.create(
-        ACCOUNTS,
-        "acme",
-        {
-            "server": {
-                "type": "Cloud",
-                "url": licensing.sim_url,
-                "tokenURL": f"{licensing.sim_url}/oauth2/default/v1/token",
-            },
-            "smartAccount": "acme.example.com",
-            "virtualAccount": "Datacenter-East",
-            "credentialsSecretRef": {"name": "acme-cssm"},
-        },
-    )
+    licensing.cloud_account(client_secret=CLIENT_SECRET)
     licensing.wait_condition(ACCOUNTS, "acme", "Ready", "True")
     licensing.secret("west-token", {"token": REJECTED_TOKEN})
     licensing.registration("csw-east", EAST)

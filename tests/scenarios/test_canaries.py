@@ -78,21 +78,7 @@ def everything_in_the_api(licensing: Licensing) -> str:
 
 
 def canary_account(licensing: Licensing) -> None:
-    licensing.secret("acme-cssm", {"client_id": "acme-demo-client", "client_secret": CLIENT_SECRET})
-    licensing.create(
-        ACCOUNTS,
-        "acme",
-        {
-            "server": {
-                "type": "Cloud",
-                "url": licensing.sim_url,
-                "tokenURL": f"{licensing.sim_url}/oauth2/default/v1/token",
-            },
-            "smartAccount": "acme.example.com",
-            "virtualAccount": "Datacenter-East",
-            "credentialsSecretRef": {"name": "acme-cssm"},
-        },
-    )
+    licensing.cloud_account(client_secret=CLIENT_SECRET)
     licensing.wait_condition(ACCOUNTS, "acme", "Ready", "True")
 
 
