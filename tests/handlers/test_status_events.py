@@ -117,3 +117,22 @@ def test_nothing_moved_is_no_event(posted: list[Any]) -> None:
     write(same, changed_message)
 
     assert posted == []
+
+
+def test_waiting_for_the_account_is_normal_and_its_failure_is_a_warning(posted: list[Any]) -> None:
+    write(
+        [],
+        [
+            condition(c.READY, "False", c.ACCOUNT_NOT_READY, "SmartAccount acme: not checked yet"),
+            condition(c.RECONCILING, "True", c.ACCOUNT_NOT_READY),
+        ],
+    )
+    write(
+        [condition(c.READY, "True", c.REGISTERED)],
+        [condition(c.READY, "False", c.CSSM_UNAVAILABLE, "CSSM answered 503")],
+    )
+
+    assert [(kind, reason) for kind, reason, _ in posted] == [
+        ("Normal", c.ACCOUNT_NOT_READY),
+        ("Warning", c.CSSM_UNAVAILABLE),
+    ]

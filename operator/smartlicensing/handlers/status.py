@@ -11,7 +11,8 @@ procedure), takes that condition's reason, and names every other transition of t
 its reason and message. A registration that becomes Ready thus says so once, with its token,
 registration, authorization and compliance in the same Event, instead of five Events at the
 same moment (each Event is a write to the API server, and Kubernetes itself folds bursts of
-similar Events). The Event is a Warning when the object is stuck or not Ready, Normal otherwise.
+similar Events). The Event is a Warning when the object is stuck or not Ready (except when it
+waits for its SmartAccount, whose own Event warns), Normal otherwise.
 Messages are built from condition messages, which never hold secrets, and are masked once more
 on the way out anyway.
 """
@@ -34,6 +35,10 @@ logger = logging.getLogger(__name__)
 
 _EVENT_MESSAGE_LIMIT: Final = 1000
 _QUIET_WHEN_FALSE: Final = frozenset({c.RECONCILING, c.STALLED})
+#: Not Ready for a reason another object reports: a registration waiting for its SmartAccount
+#: (not checked yet, or failing) says so in a Normal Event; the account's own Event is the
+#: Warning when there is something to fix.
+_ECHOED: Final = frozenset({c.ACCOUNT_NOT_READY})
 
 
 def merge_patch(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
@@ -138,7 +143,11 @@ def _post(body: kopf.Body, moved: list[Condition]) -> None:
     message = redact(message)[:_EVENT_MESSAGE_LIMIT]
     worrying = any(
         (condition.type == c.STALLED and condition.status is ConditionStatus.TRUE)
-        or (condition.type == c.READY and condition.status is ConditionStatus.FALSE)
+        or (
+            condition.type == c.READY
+            and condition.status is ConditionStatus.FALSE
+            and condition.reason not in _ECHOED
+        )
         for condition in moved
     )
     if worrying:
