@@ -239,3 +239,21 @@ def test_clients_with_one_ca_bundle_share_one_tls_context() -> None:
     assert tls_context(first_certificate()) is tls_context(first_certificate())
     assert tls_context(None) is tls_context(None)
     assert tls_context(None) is not tls_context(first_certificate())
+
+
+@pytest.mark.parametrize(
+    ("on_prem", "named"),
+    [
+        pytest.param(False, "CSSM list_tokens", id="cloud"),
+        pytest.param(True, "On-Prem ", id="onprem"),
+    ],
+)
+async def test_errors_name_the_server_they_came_from(on_prem: bool, named: str) -> None:
+    fake = FakeCSSM(on_prem=on_prem)  # no route for the token list: the server answers 404
+    async with make_client(fake) as client:
+        with pytest.raises(CSSMError) as raised:
+            await client.list_tokens()
+
+    assert str(raised.value).startswith(named)
+    if on_prem:
+        assert str(raised.value).startswith("On-Prem ssm.test:8443 list_tokens")

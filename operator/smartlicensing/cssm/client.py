@@ -342,6 +342,8 @@ class CSSMClient:
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.endpoint = endpoint
+        #: How messages name the server: "CSSM", or "On-Prem <host>".
+        self.server = "CSSM" if endpoint.server is ServerType.CLOUD else f"On-Prem {endpoint.host}"
         self.domain = domain
         self.virtual_account = virtual_account
         self.policy = policy or CallPolicy()
@@ -464,7 +466,7 @@ class CSSMClient:
         items = body.get("tokens") or []
         if not isinstance(items, list):
             raise UnexpectedAnswer(
-                "CSSM list_tokens: tokens is not a list", operation="list_tokens"
+                f"{self.server} list_tokens: tokens is not a list", operation="list_tokens"
             )
         return list(_dicts(items, "list_tokens"))
 
@@ -504,7 +506,8 @@ class CSSMClient:
         info = body.get("tokenInfo")
         if not isinstance(info, dict) or not isinstance(info.get("token"), str):
             raise UnexpectedAnswer(
-                "CSSM create_token: the answer has no tokenInfo.token", operation="create_token"
+                f"{self.server} create_token: the answer has no tokenInfo.token",
+                operation="create_token",
             )
         register_secret(info["token"])
         info.setdefault("status", TokenStatus.ACTIVE.value)
@@ -635,13 +638,13 @@ class CSSMClient:
         codes = body.get("authorizationCodes")
         if not isinstance(codes, list) or not codes or not isinstance(codes[0], dict):
             raise UnexpectedAnswer(
-                "CSSM reserve_licenses: the answer has no authorization code",
+                f"{self.server} reserve_licenses: the answer has no authorization code",
                 operation="reserve_licenses",
             )
         first = codes[0]
         if not first.get("authorizationCode"):
             raise ReservationRejected(
-                "CSSM reserve_licenses refused: "
+                f"{self.server} reserve_licenses refused: "
                 + self._clean(str(first.get("statusMessage") or "no authorization code issued")),
                 operation="reserve_licenses",
             )
@@ -683,7 +686,12 @@ class CSSMClient:
             elapsed = self._monotonic() - started
             self._metrics.record_cssm_call(call.operation, outcome, elapsed)
             logger.debug(
-                "CSSM %s %s %s: %s in %.3fs", call.operation, method, relative, outcome, elapsed
+                f"{self.server} %s %s %s: %s in %.3fs",
+                call.operation,
+                method,
+                relative,
+                outcome,
+                elapsed,
             )
 
     async def _with_retries(self, call: _Call, attempt_once: Callable[[], Awaitable[T]]) -> T:
@@ -714,7 +722,7 @@ class CSSMClient:
             else ""
         )
         raise CSSMUnavailable(
-            f"CSSM {call.operation} failed: {last.description}{advice}",
+            f"{self.server} {call.operation} failed: {last.description}{advice}",
             operation=call.operation,
             outcome_unknown=unknown,
         ) from None
@@ -785,7 +793,7 @@ class CSSMClient:
             delay = p.default_retry_after
         if delay > p.max_retry_after or waits > p.max_rate_limited_waits:
             raise RateLimited(
-                f"CSSM {operation} is rate limited; retry after {delay:.0f}s",
+                f"{self.server} {operation} is rate limited; retry after {delay:.0f}s",
                 operation=operation,
                 retry_after=delay,
             )
@@ -825,16 +833,17 @@ class CSSMClient:
         if response.status_code in (400, 401, 403):
             code = _error_code(response) or f"HTTP {response.status_code}"
             raise CredentialsRejected(
-                f"CSSM refused the API client credentials ({self._clean(code)}); check the "
-                "client_id and client_secret of the credentials Secret (a new API client can "
-                "take about 30 minutes to become usable)",
+                f"{self.server} refused the API client credentials ({self._clean(code)}); "
+                "check the client_id and client_secret of the credentials Secret (a new API "
+                "client can take about 30 minutes to become usable)",
                 operation="oauth_token",
             )
         body = self._decode(response, "oauth_token")
         token, expires_in = body.get("access_token"), body.get("expires_in", 3599)
         if not isinstance(token, str) or not token or not isinstance(expires_in, int | float):
             raise UnexpectedAnswer(
-                "CSSM oauth_token: the answer has no usable access_token", operation="oauth_token"
+                f"{self.server} oauth_token: the answer has no usable access_token",
+                operation="oauth_token",
             )
         return token, float(expires_in)
 
@@ -842,27 +851,27 @@ class CSSMClient:
         status = response.status_code
         if status in (401, 403):
             raise CredentialsRejected(
-                f"CSSM {call.operation}: the API client has no access to the Smart Accounts API "
-                f"(HTTP {status} {self._clean(_error_code(response) or '')}); ask Cisco to enable "
-                "API access for it",
+                f"{self.server} {call.operation}: the API client has no access to the Smart "
+                f"Accounts API (HTTP {status} {self._clean(_error_code(response) or '')}); ask "
+                "Cisco to enable API access for it",
                 operation=call.operation,
             )
         if status == 404:
             message = self._status_message(response)
             if call.va_scoped and "virtual" in message.lower():
                 raise VirtualAccountNotFound(
-                    f"CSSM {call.operation}: virtual account {self.virtual_account!r} not found "
-                    f"in {self.domain!r}: {message}",
+                    f"{self.server} {call.operation}: virtual account "
+                    f"{self.virtual_account!r} not found in {self.domain!r}: {message}",
                     operation=call.operation,
                 )
             raise AccountNotFound(
-                f"CSSM {call.operation}: Smart Account {self.domain!r} or virtual account "
+                f"{self.server} {call.operation}: Smart Account {self.domain!r} or virtual account "
                 f"{self.virtual_account!r} not found: {message}",
                 operation=call.operation,
             )
         if 400 <= status < 500:
             raise call.refused_as(
-                f"CSSM {call.operation} refused the request (HTTP {status}): "
+                f"{self.server} {call.operation} refused the request (HTTP {status}): "
                 f"{self._status_message(response)}",
                 operation=call.operation,
             )
@@ -872,7 +881,8 @@ class CSSMClient:
         if str(body.get("status", "")).upper() == "ERROR":
             message = self._clean(str(body.get("statusMessage") or "no statusMessage"))
             raise call.refused_as(
-                f"CSSM {call.operation} refused the request: {message}", operation=call.operation
+                f"{self.server} {call.operation} refused the request: {message}",
+                operation=call.operation,
             )
 
     def _decode(self, response: httpx.Response, operation: str) -> dict[str, Any]:
@@ -882,8 +892,8 @@ class CSSMClient:
             body = None
         if not isinstance(body, dict):
             raise UnexpectedAnswer(
-                f"CSSM {operation}: HTTP {response.status_code} with a body that is not a JSON "
-                "object",
+                f"{self.server} {operation}: HTTP {response.status_code} with a body that is "
+                "not a JSON object",
                 operation=operation,
             )
         return body
@@ -910,7 +920,8 @@ class CSSMClient:
             return model.model_validate(data)
         except ValidationError as error:
             raise UnexpectedAnswer(
-                f"CSSM {operation}: unreadable answer ({error.error_count()} invalid fields)",
+                f"{self.server} {operation}: unreadable answer "
+                f"({error.error_count()} invalid fields)",
                 operation=operation,
             ) from None
 
@@ -919,7 +930,9 @@ class CSSMClient:
     ) -> list[M]:
         items = body.get(key) or []
         if not isinstance(items, list):
-            raise UnexpectedAnswer(f"CSSM {operation}: {key} is not a list", operation=operation)
+            raise UnexpectedAnswer(
+                f"{self.server} {operation}: {key} is not a list", operation=operation
+            )
         return [self._parse(item, model, operation) for item in _dicts(items, operation)]
 
 
