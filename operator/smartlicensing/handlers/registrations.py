@@ -314,10 +314,18 @@ async def _pass_if_due(
     *,
     recheck_stalled: bool,
 ) -> Failure | None:
-    if await _due(runtime, body, accounts, recheck_stalled=recheck_stalled) is None:
-        return None
     uid = str(body.meta.get("uid"))
-    async with runtime.lock_for(uid):
+    lock = runtime.lock_for(uid)
+    # NB: an edit that arrives while a pass is under way is judged after that pass, which may
+    # stall the object on the very inputs the edit came to fix: asked before it, the edit would
+    # be used up on a status that was about to change.
+    judge_later = recheck_stalled and lock.locked()
+    if (
+        not judge_later
+        and await _due(runtime, body, accounts, recheck_stalled=recheck_stalled) is None
+    ):
+        return None
+    async with lock:
         if uid in runtime.deleting:
             return None
         # Asked again under the lock: the pass that held it may have done the work already.
