@@ -60,3 +60,12 @@ async def test_a_status_write_during_a_pass_does_not_wait_for_it(passes: list[Du
     await stall_during_a_pass(Runtime(), edited=False)
 
     assert passes == []
+
+
+async def test_no_pass_starts_once_the_operator_is_closing(passes: list[Due]) -> None:
+    runtime = Runtime(closing=True)
+    runtime._statuses[UID] = {"stalledInputs": "before-the-edit"}  # a pass would be due
+
+    await registrations._pass_if_due(runtime, BODY, kopf.Patch(), {}, recheck_stalled=True)
+
+    assert passes == []

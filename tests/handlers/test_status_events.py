@@ -136,3 +136,21 @@ def test_waiting_for_the_account_is_normal_and_its_failure_is_a_warning(posted: 
         ("Normal", c.ACCOUNT_NOT_READY),
         ("Warning", c.CSSM_UNAVAILABLE),
     ]
+
+
+def test_an_empty_or_repeated_message_is_not_written_again(posted: list[Any]) -> None:
+    waiting = "SmartAccount acme has not been checked at CSSM yet"
+    write(
+        [],
+        [
+            condition(c.READY, "False", c.ACCOUNT_NOT_READY, waiting),
+            condition(c.RECONCILING, "True", c.ACCOUNT_NOT_READY, waiting),
+            {**condition(c.TOKEN_READY, "False", c.ACCOUNT_NOT_READY), "message": ""},
+        ],
+    )
+
+    ((_, _, message),) = posted
+    assert message == (
+        f"Ready is False: {waiting} | also TokenReady is False (AccountNotReady); "
+        "Reconciling is True (AccountNotReady)"
+    )

@@ -160,6 +160,8 @@ async def _fingerprint(runtime: Runtime, body: kopf.Body, generation: int) -> st
 async def _sync_under_lock(runtime: Runtime, body: kopf.Body, patch: kopf.Patch) -> Failure | None:
     uid = str(body.meta.get("uid"))
     async with runtime.lock_for(uid):
+        if runtime.closing:
+            return None
         # Decided again under the lock: a pass that held it may have done the work already.
         if await _due(runtime, body, recheck_stalled=True) is None:
             return None

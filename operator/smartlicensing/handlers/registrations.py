@@ -326,7 +326,7 @@ async def _pass_if_due(
     ):
         return None
     async with lock:
-        if uid in runtime.deleting:
+        if uid in runtime.deleting or runtime.closing:
             return None
         # Asked again under the lock: the pass that held it may have done the work already.
         due = await _due(runtime, body, accounts, recheck_stalled=True)

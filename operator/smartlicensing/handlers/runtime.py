@@ -88,6 +88,8 @@ class Runtime:
     _spread_index: int = 0
     #: Objects whose deletion has begun: no registration may start for them any more.
     deleting: set[str] = field(default_factory=set)
+    #: The operator is stopping: no pass or sync starts any more.
+    closing: bool = False
     #: Per object: how many looks at CSSM found a manual registration not done yet.
     manual_polls: dict[str, int] = field(default_factory=dict)
     #: Per stalled object: when its Secrets were last looked at (operator clock).
@@ -319,8 +321,24 @@ class Runtime:
         if cached is not None:
             await cached[1].aclose()
 
-    async def aclose(self) -> None:
-        """Close every CSSM client (at operator cleanup)."""
+    async def aclose(self, *, grace: float = 5.0) -> None:
+        """Stop starting passes, let those under way finish (for up to ``grace`` seconds), and
+        close every CSSM client (at operator cleanup).
+
+        kopf leaves a timer whose handler is still running when it stops; closing the clients
+        under such a pass would fail it with "the client has been closed" on every shutdown.
+        """
+        self.closing = True
+        deadline = asyncio.get_running_loop().time() + grace
+        for lock in list(self._locks.values()):
+            left = deadline - asyncio.get_running_loop().time()
+            if left <= 0:
+                break
+            try:
+                await asyncio.wait_for(lock.acquire(), left)
+            except TimeoutError:
+                break
+            lock.release()
         clients, self._clients = self._clients, {}
         for _, client in clients.values():
             await client.aclose()

@@ -129,16 +129,22 @@ def _moved(previous: Condition | None, condition: Condition) -> bool:
     return not (condition.type in _QUIET_WHEN_FALSE and condition.status is ConditionStatus.FALSE)
 
 
-def _told(condition: Condition) -> str:
-    return f"{condition.type} is {condition.status.value}: {condition.message}"
+def _told(condition: Condition, *, reason: bool, said: str = "") -> str:
+    """``Type is Status (Reason): message``; no message when empty or already said."""
+    told = f"{condition.type} is {condition.status.value}"
+    if reason:
+        told = f"{told} ({condition.reason})"
+    if condition.message and condition.message != said:
+        told = f"{told}: {condition.message}"
+    return told
 
 
 def _post(body: kopf.Body, moved: list[Condition]) -> None:
     """One Event for the transitions of a pass, ``moved`` in order of importance."""
     lead, others = moved[0], moved[1:]
-    message = _told(lead)
+    message = _told(lead, reason=False)
     if others:
-        also = "; ".join(f"{o.type} is {o.status.value} ({o.reason}): {o.message}" for o in others)
+        also = "; ".join(_told(o, reason=True, said=lead.message) for o in others)
         message = f"{message} | also {also}"
     message = redact(message)[:_EVENT_MESSAGE_LIMIT]
     worrying = any(
