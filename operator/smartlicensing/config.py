@@ -35,6 +35,12 @@ class OperatorSettings(BaseSettings):
         gt=0,
         description="Seconds between the cheap checks of each object's timetable in status.",
     )
+    account_wait_interval: float = Field(
+        default=2.0,
+        gt=0,
+        description="Seconds between looks at its SmartAccount for a registration waiting for "
+        "it (AccountNotReady), so that it goes on soon after the account becomes Ready.",
+    )
     first_check_spread: float = Field(
         default=10.0,
         ge=0,

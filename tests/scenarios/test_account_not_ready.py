@@ -56,3 +56,24 @@ def test_a_registration_created_before_its_account_was_checked_waits_for_it(
     assert "(Syncing: the SmartAccount has not been checked at CSSM yet)" in waiting["message"]
     assert licensing.cluster_calls(EAST) == 0
     licensing.wait_condition(REGISTRATIONS, "csw-east", "Ready", "True", timeout=30)
+
+
+def test_a_waiting_registration_goes_on_soon_after_its_account_is_ready(
+    licensing: Licensing,
+) -> None:
+    # The timetable's own timer is far away: only the short look while waiting can notice.
+    licensing.stop()
+    licensing.settings = licensing.settings.model_copy(
+        update={"timer_interval": 3600.0, "account_wait_interval": 0.1}
+    )
+    licensing.start()
+    held = licensing.sim.faults.add({"kind": "slow", "path": "/oauth2/*", "delay": 1.0, "count": 1})
+    licensing.cloud_account()
+    wait_for(lambda: held.hits == 1, what="the account's first check in flight")
+
+    licensing.registration("csw-east", EAST)
+    licensing.wait_condition(REGISTRATIONS, "csw-east", "Ready", "False", "AccountNotReady")
+    licensing.wait_condition(ACCOUNTS, "acme", "Ready", "True")
+
+    licensing.wait_condition(REGISTRATIONS, "csw-east", "Ready", "True", timeout=15)
+    assert licensing.cluster_calls(EAST, "POST", "*/registration") == 1

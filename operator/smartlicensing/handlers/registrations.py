@@ -91,6 +91,15 @@ def install(registry: kopf.OperatorRegistry, settings: OperatorSettings) -> None
         initial_delay=first_check,
         **on,
     )(registration_tick)
+    # Only while waiting for its SmartAccount: a look every account_wait_interval, so that a
+    # registration applied together with its account goes on soon after the account is Ready.
+    kopf.timer(
+        *REGISTRATIONS,
+        id="registration-account-wait",
+        interval=settings.account_wait_interval,
+        when=waiting_for_account,
+        **on,
+    )(registration_tick)
     # Deleted: deregister and revoke (Deregister) or leave alone (Orphan), once.
     kopf.on.delete(*REGISTRATIONS, id="registration-delete", **on)(registration_deleted)
 
@@ -199,6 +208,14 @@ async def cluster_claims(
 
 
 # --- plumbing ---------------------------------------------------------------------------------
+
+
+def waiting_for_account(status: kopf.Status, **_: Any) -> bool:
+    """Whether the registration's Ready condition says it waits for its SmartAccount."""
+    for condition in status.get("conditions") or ():
+        if isinstance(condition, Mapping) and condition.get("type") == c.READY:
+            return condition.get("reason") == c.ACCOUNT_NOT_READY
+    return False
 
 
 def may_act(meta: kopf.Meta) -> bool:
