@@ -38,7 +38,7 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
 
-from smartlicensing.api.meta import API_VERSION, GROUP, VERSION
+from smartlicensing.api.meta import API_VERSION, GROUP, SYNC_REQUESTED_AT, VERSION
 from smartlicensing.config import OperatorSettings
 from smartlicensing.handlers.operator import OperatorThread, start_operator_thread
 from smartlicensing.observability.metrics import Metrics
@@ -213,6 +213,10 @@ class Licensing:
             GROUP, VERSION, self.namespace, KINDS[kind], name, body
         )
 
+    def request_sync(self, kind: str, name: str, at: str) -> None:
+        """Set the ``sync-requested-at`` annotation ("Renew Authorization") to ``at``."""
+        self.patch(kind, name, {"metadata": {"annotations": {SYNC_REQUESTED_AT: at}}})
+
     def delete(self, kind: str, name: str) -> None:
         self.custom.delete_namespaced_custom_object(
             GROUP, VERSION, self.namespace, KINDS[kind], name
@@ -285,6 +289,11 @@ class Licensing:
                 **spec,
             },
         )
+
+    def ready_cloud_account(self, name: str = "acme", **kwargs: Any) -> None:
+        """A cloud SmartAccount (as :meth:`cloud_account` makes it), waited for until Ready."""
+        self.cloud_account(name, **kwargs)
+        self.wait_condition("SmartAccount", name, "Ready", "True")
 
     def on_prem_account(self, name: str = "acme-onprem") -> None:
         self.secret(

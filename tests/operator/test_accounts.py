@@ -98,17 +98,12 @@ class TestReady:
 
 @pytest.mark.parametrize("licensing_world", [world_text(edit=fewer_endpoint_licenses)])
 def test_over_utilized_license_is_named_in_compliant(licensing: Licensing) -> None:
-    licensing.cloud_account()
-    licensing.wait_condition("SmartAccount", "acme", "Ready", "True")
+    licensing.ready_cloud_account()
     licensing.registration("csw-east", EAST)
     licensing.wait_condition("SmartLicenseRegistration", "csw-east", "Ready", "True")
     licensing.advance(minutes=1)
 
-    licensing.patch(
-        "SmartAccount",
-        "acme",
-        {"metadata": {"annotations": {"smartlicensing.dev/sync-requested-at": _now(licensing)}}},
-    )
+    licensing.request_sync("SmartAccount", "acme", _now(licensing))
 
     compliant = licensing.wait_condition("SmartAccount", "acme", "Compliant", "False")
     assert compliant["reason"] == "OverUtilized"

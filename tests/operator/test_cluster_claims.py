@@ -24,8 +24,7 @@ REGISTRATIONS = "SmartLicenseRegistration"
 
 def east_with_a_copy(licensing: Licensing) -> int:
     """csw-east Ready, then csw-east-copy of the same cluster held back; the calls made so far."""
-    licensing.cloud_account()
-    licensing.wait_condition("SmartAccount", "acme", "Ready", "True")
+    licensing.ready_cloud_account()
     licensing.registration("csw-east", EAST)
     licensing.wait_condition(REGISTRATIONS, "csw-east", "Ready", "True")
     calls = len(licensing.sim.calls.entries())

@@ -20,8 +20,7 @@ REGISTRATIONS = "SmartLicenseRegistration"
 
 
 def registered(licensing: Licensing, **spec: Any) -> str:
-    licensing.cloud_account()
-    licensing.wait_condition("SmartAccount", "acme", "Ready", "True")
+    licensing.ready_cloud_account()
     licensing.registration("csw-east", EAST, **spec)
     licensing.wait_condition(REGISTRATIONS, "csw-east", "Ready", "True")
     return licensing.secret_value("csw-east-token", "token")
@@ -72,8 +71,7 @@ def test_orphan_leaves_the_registration_alone(licensing: Licensing) -> None:
 
 
 def test_deletion_before_registration_finished_ends_cleanly(licensing: Licensing) -> None:
-    licensing.cloud_account()
-    licensing.wait_condition("SmartAccount", "acme", "Ready", "True")
+    licensing.ready_cloud_account()
     licensing.sim.faults.add({"kind": "error", "path": f"/clusters/{EAST}/*", "status": 503})
     licensing.registration("csw-east", EAST)
     wait_for(
@@ -92,8 +90,7 @@ def test_deletion_before_registration_finished_ends_cleanly(licensing: Licensing
 def test_manual_deregistration_removes_the_product_instance_and_says_what_to_click(
     licensing: Licensing,
 ) -> None:
-    licensing.cloud_account()
-    licensing.wait_condition("SmartAccount", "acme", "Ready", "True")
+    licensing.ready_cloud_account()
     licensing.registration("csw-lab", LAB, manual=True)
     licensing.wait_condition(REGISTRATIONS, "csw-lab", "Registered", "False", "AwaitingUser")
     token = licensing.secret_value("csw-lab-token", "token")

@@ -26,8 +26,7 @@ MANUAL_STEP = "deregister it in the Secure Workload UI"
 
 
 def ready(licensing: Licensing) -> None:
-    licensing.cloud_account()
-    licensing.wait_condition("SmartAccount", "acme", "Ready", "True")
+    licensing.ready_cloud_account()
     licensing.registration("csw-east", EAST)
     licensing.wait_condition(REGISTRATIONS, "csw-east", "Ready", "True")
 

@@ -17,8 +17,7 @@ REGISTRATIONS = "SmartLicenseRegistration"
 
 
 def test_rate_limited_token_call_waits_for_retry_after(licensing: Licensing) -> None:
-    licensing.cloud_account()
-    licensing.wait_condition("SmartAccount", "acme", "Ready", "True")
+    licensing.ready_cloud_account()
     licensing.sim.faults.add({"kind": "throttle", "path": "*/tokens", "retryAfter": 120})
     licensing.sim.calls.clear()
 

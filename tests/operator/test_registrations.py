@@ -22,11 +22,6 @@ from licensing_env import (
 REGISTRATIONS = "SmartLicenseRegistration"
 
 
-def ready_account(licensing: Licensing) -> None:
-    licensing.cloud_account()
-    licensing.wait_condition("SmartAccount", "acme", "Ready", "True")
-
-
 def status_of(licensing: Licensing, name: str) -> dict[str, Any]:
     status: dict[str, Any] = licensing.get(REGISTRATIONS, name)["status"]
     return status
@@ -34,7 +29,7 @@ def status_of(licensing: Licensing, name: str) -> dict[str, Any]:
 
 class TestCloud:
     def test_issued_token_registers_within_the_call_budget(self, licensing: Licensing) -> None:
-        ready_account(licensing)
+        licensing.ready_cloud_account()
         licensing.sim.calls.clear()
 
         licensing.registration("csw-east", EAST)
@@ -61,7 +56,7 @@ class TestCloud:
     def test_a_new_transport_url_registers_the_cluster_again_once(
         self, licensing: Licensing
     ) -> None:
-        ready_account(licensing)
+        licensing.ready_cloud_account()
         licensing.registration("csw-east", EAST)
         licensing.wait_condition(REGISTRATIONS, "csw-east", "Ready", "True")
         proxy = "https://licensing-proxy.example.com/cisco/licservice/license"
@@ -89,7 +84,7 @@ class TestCloud:
     def test_issued_token_lives_in_an_owned_secret_and_nowhere_else(
         self, licensing: Licensing
     ) -> None:
-        ready_account(licensing)
+        licensing.ready_cloud_account()
         licensing.registration("csw-east", EAST)
         licensing.wait_condition(REGISTRATIONS, "csw-east", "Ready", "True")
 
@@ -108,7 +103,7 @@ class TestCloud:
         assert token not in str(licensing.events("csw-east"))
 
     def test_token_from_a_secret_makes_no_token_call(self, licensing: Licensing) -> None:
-        ready_account(licensing)
+        licensing.ready_cloud_account()
         licensing.secret("east-token", {"token": issue_token_at_sim(licensing)})
         licensing.sim.calls.clear()
 
@@ -121,7 +116,7 @@ class TestCloud:
         assert not [e for e in licensing.cssm_calls() if "/tokens" in e["path"]]
 
     def test_federation_leader_registers_and_uses_nothing(self, licensing: Licensing) -> None:
-        ready_account(licensing)
+        licensing.ready_cloud_account()
         licensing.change_cluster(WEST, role="FederationLeader")
 
         licensing.registration("csw-west", WEST, role="FederationLeader")
@@ -130,7 +125,7 @@ class TestCloud:
         assert {u["inUse"] for u in status_of(licensing, "csw-west")["usage"]} == {0}
 
     def test_kubectl_wait_for_ready(self, licensing: Licensing) -> None:
-        ready_account(licensing)
+        licensing.ready_cloud_account()
         licensing.registration("csw-east", EAST)
 
         waited = licensing.kubectl(
@@ -164,7 +159,7 @@ class TestManual:
     def test_waits_with_its_instruction_then_sees_the_registration_at_cssm(
         self, licensing: Licensing
     ) -> None:
-        ready_account(licensing)
+        licensing.ready_cloud_account()
 
         licensing.registration("csw-lab", LAB, manual=True)
         waiting = licensing.wait_condition(
@@ -190,7 +185,7 @@ class TestManual:
 
 class TestRefusals:
     def test_suspended_registration_registers_nothing(self, licensing: Licensing) -> None:
-        ready_account(licensing)
+        licensing.ready_cloud_account()
 
         licensing.registration("csw-east", EAST, suspend=True)
         registered = licensing.wait_condition(
@@ -208,7 +203,7 @@ class TestRefusals:
         licensing.wait_condition(REGISTRATIONS, "csw-east", "Ready", "True")
 
     def test_standby_registers_nothing_until_its_role_changes(self, licensing: Licensing) -> None:
-        ready_account(licensing)
+        licensing.ready_cloud_account()
 
         licensing.registration("csw-west", WEST, role="Standby")
         ready = licensing.wait_condition(REGISTRATIONS, "csw-west", "Ready", "True", "Standby")
@@ -222,7 +217,7 @@ class TestRefusals:
         licensing.wait_condition(REGISTRATIONS, "csw-west", "Ready", "True", "Registered")
 
     def test_cluster_older_than_3_8_stalls_with_a_clear_reason(self, licensing: Licensing) -> None:
-        ready_account(licensing)
+        licensing.ready_cloud_account()
 
         licensing.registration("csw-legacy", LEGACY)
         stalled = licensing.wait_condition(REGISTRATIONS, "csw-legacy", "Stalled", "True")
@@ -235,7 +230,7 @@ class TestRefusals:
         assert licensing.cluster_calls(LEGACY) == calls, "a stalled registration must not retry"
 
     def test_already_registered_elsewhere_needs_force(self, licensing: Licensing) -> None:
-        ready_account(licensing)
+        licensing.ready_cloud_account()
         register_out_of_band(
             licensing,
             WEST,
@@ -271,7 +266,7 @@ class TestPermanentFailures:
     def test_invalid_token_in_a_secret_stalls_until_the_secret_changes(
         self, licensing: Licensing
     ) -> None:
-        ready_account(licensing)
+        licensing.ready_cloud_account()
         licensing.secret("east-token", {"token": "not-a-token-anybody-issued"})
 
         licensing.registration("csw-east", EAST, token={"secretRef": {"name": "east-token"}})
@@ -306,7 +301,7 @@ class TestIdempotence:
     def test_a_cluster_already_registered_to_this_account_is_not_registered_again(
         self, licensing: Licensing
     ) -> None:
-        ready_account(licensing)
+        licensing.ready_cloud_account()
         register_out_of_band(
             licensing,
             WEST,
@@ -328,7 +323,7 @@ class TestIdempotence:
         assert status_of(licensing, "csw-west")["lastSyncTime"]
 
     def test_kubectl_get_shows_the_registration_columns(self, licensing: Licensing) -> None:
-        ready_account(licensing)
+        licensing.ready_cloud_account()
         licensing.registration("csw-east", EAST)
         licensing.wait_condition(REGISTRATIONS, "csw-east", "Ready", "True")
 

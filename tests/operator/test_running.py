@@ -25,8 +25,7 @@ REGISTRATIONS = "SmartLicenseRegistration"
 
 
 def registered(licensing: Licensing) -> None:
-    licensing.cloud_account()
-    licensing.wait_condition("SmartAccount", "acme", "Ready", "True")
+    licensing.ready_cloud_account()
     licensing.registration("csw-east", EAST)
     licensing.wait_condition(REGISTRATIONS, "csw-east", "Ready", "True")
 
@@ -117,8 +116,7 @@ def test_timer_ticks_stay_out_of_info_logs(
 def test_manual_registration_is_looked_for_with_backoff_not_every_tick(
     licensing: Licensing,
 ) -> None:
-    licensing.cloud_account()
-    licensing.wait_condition("SmartAccount", "acme", "Ready", "True")
+    licensing.ready_cloud_account()
     licensing.registration("csw-lab", LAB, manual=True)
     licensing.wait_condition(REGISTRATIONS, "csw-lab", "Registered", "False", "AwaitingUser")
     looks = len(licensing.cssm_calls("GET", "*/devices"))

@@ -45,8 +45,7 @@ def wait_metric(licensing: Licensing, expected: float, name: str, **labels: str)
 def test_calls_and_states_are_scraped_and_follow_deletions_and_restarts(
     licensing: Licensing,
 ) -> None:
-    licensing.cloud_account()
-    licensing.wait_condition(ACCOUNTS, "acme", "Ready", "True")
+    licensing.ready_cloud_account()
     licensing.registration("csw-east", EAST)
     licensing.registration("csw-west", WEST)
     licensing.registration("csw-lab", LAB, manual=True)
@@ -122,8 +121,7 @@ def canary_world(world: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize("licensing_world", [world_text(edit=canary_world)], ids=["canaries"])
 def test_no_secret_and_no_object_identity_is_scraped(licensing: Licensing) -> None:
-    licensing.cloud_account(client_secret=CLIENT_SECRET)
-    licensing.wait_condition(ACCOUNTS, "acme", "Ready", "True")
+    licensing.ready_cloud_account(client_secret=CLIENT_SECRET)
     licensing.secret("west-token", {"token": REJECTED_TOKEN})
     licensing.registration("csw-east", EAST)
     licensing.registration("csw-west", WEST, token={"secretRef": {"name": "west-token"}})

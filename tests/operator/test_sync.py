@@ -17,15 +17,12 @@ from licensing_env import (
     wait_for,
 )
 
-from smartlicensing.api.meta import SYNC_REQUESTED_AT
-
 REGISTRATIONS = "SmartLicenseRegistration"
 RENEW = "*/authorization/renew"
 
 
 def two_ready_registrations(licensing: Licensing) -> None:
-    licensing.cloud_account()
-    licensing.wait_condition("SmartAccount", "acme", "Ready", "True")
+    licensing.ready_cloud_account()
     licensing.registration("csw-east", EAST)
     licensing.registration("csw-west", WEST)
     licensing.wait_condition(REGISTRATIONS, "csw-east", "Ready", "True")
@@ -70,11 +67,7 @@ def test_sync_requested_annotation_renews_now(licensing: Licensing) -> None:
     before = last_sync(licensing, "csw-east")
 
     requested = licensing.sim.clock.now().isoformat()
-    licensing.patch(
-        REGISTRATIONS,
-        "csw-east",
-        {"metadata": {"annotations": {"smartlicensing.dev/sync-requested-at": requested}}},
-    )
+    licensing.request_sync(REGISTRATIONS, "csw-east", requested)
     wait_for(lambda: last_sync(licensing, "csw-east") > before, what="requested sync")
     give_the_operator_time()
 
@@ -163,11 +156,7 @@ def test_a_request_older_than_the_last_sync_is_answered_once_per_value(
     licensing.sim.calls.clear()
 
     for n, stale in enumerate((synced - timedelta(hours=1), synced), start=1):
-        licensing.patch(
-            REGISTRATIONS,
-            "csw-east",
-            {"metadata": {"annotations": {SYNC_REQUESTED_AT: stale.isoformat()}}},
-        )
+        licensing.request_sync(REGISTRATIONS, "csw-east", stale.isoformat())
         wait_for(lambda: len(sync_requests_outdated(licensing, "csw-east")) == n)  # noqa: B023
         give_the_operator_time()
 
@@ -188,11 +177,7 @@ def test_an_answered_request_is_not_called_outdated(licensing: Licensing) -> Non
     before = last_sync(licensing, "csw-east")
 
     requested = licensing.sim.clock.now().isoformat()
-    licensing.patch(
-        REGISTRATIONS,
-        "csw-east",
-        {"metadata": {"annotations": {"smartlicensing.dev/sync-requested-at": requested}}},
-    )
+    licensing.request_sync(REGISTRATIONS, "csw-east", requested)
     wait_for(lambda: last_sync(licensing, "csw-east") > before, what="requested sync")
     give_the_operator_time()
 

@@ -24,11 +24,6 @@ CLIENT_SECRET = "demo-only-secret-7Qv2LmX9"
 CLOUD_TRANSPORT = "https://smartreceiver.cisco.com/licservice/license"
 
 
-def ready_account(licensing: Licensing, name: str = "acme") -> None:
-    licensing.cloud_account(name)
-    licensing.wait_condition(ACCOUNTS, name, "Ready", "True")
-
-
 def generated_world(count: int, *, keep_examples: bool = False) -> str:
     """The example world with ``count`` generated clusters and licenses enough for all."""
     world = yaml.safe_load(WORLD.read_text())

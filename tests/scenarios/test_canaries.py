@@ -21,7 +21,7 @@ import pytest
 from licensing_env import EAST, LAB, WEST, Licensing, world_text
 
 from scenarios.steps import ACCOUNTS, REGISTRATIONS, CSSMPortal, status_of, wait_gone
-from smartlicensing.api.meta import GROUP, SYNC_REQUESTED_AT, VERSION
+from smartlicensing.api.meta import GROUP, VERSION
 from smartlicensing.observability.logs import (
     RedactingFilter,
     RedactingJsonFormatter,
@@ -78,8 +78,7 @@ def everything_in_the_api(licensing: Licensing) -> str:
 
 
 def canary_account(licensing: Licensing) -> None:
-    licensing.cloud_account(client_secret=CLIENT_SECRET)
-    licensing.wait_condition(ACCOUNTS, "acme", "Ready", "True")
+    licensing.ready_cloud_account(client_secret=CLIENT_SECRET)
 
 
 @pytest.mark.parametrize("licensing_world", [world_text(edit=canary_world)], ids=["canaries"])
@@ -103,7 +102,7 @@ def test_no_canary_surfaces_anywhere(
     licensing.registration("csw-lab", LAB)
     licensing.wait_condition(REGISTRATIONS, "csw-lab", "Ready", "False", "CSSMUnavailable")
     requested = licensing.advance(minutes=1).isoformat()
-    licensing.patch(ACCOUNTS, "acme", {"metadata": {"annotations": {SYNC_REQUESTED_AT: requested}}})
+    licensing.request_sync(ACCOUNTS, "acme", requested)
     licensing.wait_condition(ACCOUNTS, "acme", "Ready", "False", "CSSMUnavailable")
     licensing.sim.faults.remove(outage.id)
     licensing.advance(hours=1, seconds=1)

@@ -12,7 +12,6 @@ from scenarios.steps import (
     CSSMPortal,
     calls_since,
     last_seq,
-    ready_account,
     status_of,
 )
 
@@ -36,7 +35,7 @@ def all_ready(licensing: Licensing) -> bool:
 def test_throttled_then_unavailable_then_lost_answers_end_ready_with_one_token_each(
     licensing: Licensing,
 ) -> None:
-    ready_account(licensing)
+    licensing.ready_cloud_account()
     faults = licensing.sim.faults
     throttle = faults.add(
         {"kind": "throttle", "path": TOKENS, "retryAfter": RETRY_AFTER, "count": len(CLUSTERS)}

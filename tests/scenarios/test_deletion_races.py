@@ -15,7 +15,6 @@ from scenarios.steps import (
     CSSMPortal,
     calls_since,
     last_seq,
-    ready_account,
     wait_gone,
 )
 
@@ -37,7 +36,7 @@ def deregistrations_after(licensing: Licensing, seq: int) -> int:
 
 
 def test_deleting_during_a_renewal_in_flight_deregisters_once(licensing: Licensing) -> None:
-    ready_account(licensing)
+    licensing.ready_cloud_account()
 
     for round_ in range(ROUNDS):
         name = f"csw-east-{round_}"
@@ -71,7 +70,7 @@ def test_deleting_during_a_renewal_in_flight_deregisters_once(licensing: Licensi
 def test_deleting_before_the_registration_finished_ends_cleanly(
     licensing: Licensing, fault: dict[str, object], later: float, deregistrations: int
 ) -> None:
-    ready_account(licensing)
+    licensing.ready_cloud_account()
     licensing.sim.faults.add({**fault, "path": REGISTER, "method": "POST"})
     start = last_seq(licensing)
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from licensing_env import EAST, Licensing, give_the_operator_time, wait_for
 
-from scenarios.steps import REGISTRATIONS, CSSMPortal, calls_since, last_seq, ready_account
+from scenarios.steps import REGISTRATIONS, CSSMPortal, calls_since, last_seq
 
 
 def test_a_cluster_cssm_no_longer_knows_is_registered_again_at_the_next_sync(
     licensing: Licensing,
 ) -> None:
-    ready_account(licensing)
+    licensing.ready_cloud_account()
     licensing.registration("csw-east", EAST)
     licensing.wait_condition(REGISTRATIONS, "csw-east", "Ready", "True")
     CSSMPortal(licensing).remove_instance(EAST)

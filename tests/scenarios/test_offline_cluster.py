@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from licensing_env import EAST, Licensing, wait_for
 
-from scenarios.steps import REGISTRATIONS, ready_account, status_of
-from smartlicensing.api.meta import SYNC_REQUESTED_AT
+from scenarios.steps import REGISTRATIONS, status_of
 
 
 def failed_attempts(licensing: Licensing) -> int:
@@ -17,7 +16,7 @@ def failed_attempts(licensing: Licensing) -> int:
 
 
 def test_an_offline_cluster_shows_its_authorization_lapse(licensing: Licensing) -> None:
-    ready_account(licensing)
+    licensing.ready_cloud_account()
     licensing.registration("csw-east", EAST)
     licensing.wait_condition(REGISTRATIONS, "csw-east", "Ready", "True")
     licensing.change_cluster(EAST, offline=True)
@@ -43,8 +42,6 @@ def test_an_offline_cluster_shows_its_authorization_lapse(licensing: Licensing) 
     # Back online, the "Renew Authorization" annotation renews at once (else the next sync does).
     licensing.change_cluster(EAST, offline=False)
     requested = licensing.advance(minutes=1).isoformat()
-    licensing.patch(
-        REGISTRATIONS, "csw-east", {"metadata": {"annotations": {SYNC_REQUESTED_AT: requested}}}
-    )
+    licensing.request_sync(REGISTRATIONS, "csw-east", requested)
     licensing.wait_condition(REGISTRATIONS, "csw-east", "Ready", "True")
     assert status_of(licensing, "csw-east")["authorization"]["state"] == "Authorized"

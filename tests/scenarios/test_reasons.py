@@ -38,11 +38,9 @@ from scenarios.steps import (
     generated_registration,
     generated_uuid,
     generated_world,
-    ready_account,
     wait_gone,
 )
 from smartlicensing.api import conditions as c
-from smartlicensing.api.meta import SYNC_REQUESTED_AT
 
 SOURCES = Path(c.__file__).resolve().parents[1]
 EVENT = "Event"
@@ -148,7 +146,7 @@ def healthy_account(licensing: Licensing) -> None:
     portal = CSSMPortal(licensing)
     expiring = portal.issue(days=1)
     licensing.advance(days=2)
-    ready_account(licensing)
+    licensing.ready_cloud_account()
     revoked = portal.issue()
     portal.revoke(revoked)
     single_use = portal.issue(max_uses=1)
@@ -209,8 +207,7 @@ def healthy_account(licensing: Licensing) -> None:
     licensing.delete(REGISTRATIONS, "deleted")
     wait_gone(licensing, "deleted")
     licensing.wait_condition(REGISTRATIONS, "registered", "Ready", "True")
-    outdated = {"metadata": {"annotations": {SYNC_REQUESTED_AT: "2000-01-01T00:00:00Z"}}}
-    licensing.patch(REGISTRATIONS, "registered", outdated)
+    licensing.request_sync(REGISTRATIONS, "registered", "2000-01-01T00:00:00Z")
 
 
 def accounts_in_trouble(licensing: Licensing) -> None:
@@ -242,7 +239,7 @@ def accounts_in_trouble(licensing: Licensing) -> None:
 
 
 def ninety_days(licensing: Licensing) -> None:
-    ready_account(licensing)
+    licensing.ready_cloud_account()
     licensing.registration("lapsed", EAST)
     licensing.registration("evaluating", LAB, suspend=True)
     licensing.wait_condition(REGISTRATIONS, "lapsed", "Ready", "True")
@@ -258,7 +255,7 @@ def ninety_days(licensing: Licensing) -> None:
 
 
 def lost_instance(licensing: Licensing) -> None:
-    ready_account(licensing)
+    licensing.ready_cloud_account()
     licensing.registration("lost", EAST)
     licensing.wait_condition(REGISTRATIONS, "lost", "Ready", "True")
     licensing.sim.faults.add(

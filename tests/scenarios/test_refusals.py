@@ -18,7 +18,6 @@ from scenarios.steps import (
     CSSMPortal,
     calls_since,
     last_seq,
-    ready_account,
     status_of,
 )
 
@@ -77,7 +76,7 @@ def b64(text: str) -> str:
 def test_refused_token_stalls_with_its_reason_and_retries_only_on_change(
     licensing: Licensing, refusal: Refusal
 ) -> None:
-    ready_account(licensing)
+    licensing.ready_cloud_account()
     portal = CSSMPortal(licensing)
     licensing.secret("east-token", {"token": refusal.make_token(licensing, portal)})
     start = last_seq(licensing)
@@ -118,7 +117,7 @@ def test_refused_token_stalls_with_its_reason_and_retries_only_on_change(
 
 
 def test_cluster_registered_elsewhere_stalls_until_force_register(licensing: Licensing) -> None:
-    ready_account(licensing)
+    licensing.ready_cloud_account()
     register_west_on_prem(licensing)
     start = last_seq(licensing)
 

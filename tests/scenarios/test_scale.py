@@ -15,7 +15,7 @@ from typing import Any, cast
 import pytest
 from licensing_env import FAST, Licensing, give_the_operator_time
 
-from scenarios.steps import CSSMPortal, generated_registration, generated_world, ready_account
+from scenarios.steps import CSSMPortal, generated_registration, generated_world
 from smartlicensing.api.meta import GROUP, VERSION
 
 PLURAL = "smartlicenseregistrations"
@@ -67,7 +67,7 @@ def all_ready(licensing: Licensing, count: int, timeout: float) -> list[dict[str
 def test_restarting_five_times_with_50_ready_registrations_makes_no_call(
     licensing: Licensing,
 ) -> None:
-    ready_account(licensing)
+    licensing.ready_cloud_account()
     create_registrations(licensing, RESTARTED)
     before = {item["metadata"]["name"]: item["status"] for item in all_ready(licensing, 50, 60)}
     licensing.sim.calls.clear()
@@ -93,7 +93,7 @@ def test_300_registrations_created_at_once_spread_their_syncs(licensing: Licensi
     licensing.stop()
     licensing.settings = FAST.model_copy(update={"timer_interval": 10.0})
     licensing.start()
-    ready_account(licensing)
+    licensing.ready_cloud_account()
 
     create_registrations(licensing, SPREAD)
     started = time.monotonic()
