@@ -20,8 +20,10 @@ from typing import Any, Final
 
 import kopf
 
+from smartlicensing.api import conditions as c
 from smartlicensing.api.meta import GROUP, VERSION, ConditionStatus
 from smartlicensing.api.registration import RegistrationState
+from smartlicensing.handlers.status import raw_condition
 from smartlicensing.observability.metrics import ObjectCounts
 
 REGISTRATION: Final = "SmartLicenseRegistration"
@@ -57,13 +59,8 @@ async def account_census(status: kopf.Status, **_: Any) -> dict[str, bool]:
 
 
 def _ready(status: kopf.Status) -> str:
-    conditions = status.get("conditions")
-    if isinstance(conditions, list):
-        for condition in conditions:
-            if isinstance(condition, dict) and condition.get("type") == "Ready":
-                value = condition.get("status")
-                return value if value in _READY else ConditionStatus.UNKNOWN.value
-    return ConditionStatus.UNKNOWN.value
+    value = raw_condition(status, c.READY).get("status")
+    return value if value in _READY else ConditionStatus.UNKNOWN.value
 
 
 def counts(

@@ -55,7 +55,7 @@ from smartlicensing.handlers.registering import (
     registration_fingerprint,
 )
 from smartlicensing.handlers.runtime import Runtime
-from smartlicensing.handlers.status import write_status
+from smartlicensing.handlers.status import raw_condition, write_status
 from smartlicensing.handlers.timetable import (
     announce_outdated_sync_request,
     first_check_delay,
@@ -212,10 +212,7 @@ async def cluster_claims(
 
 def waiting_for_account(status: kopf.Status, **_: Any) -> bool:
     """Whether the registration's Ready condition says it waits for its SmartAccount."""
-    for condition in status.get("conditions") or ():
-        if isinstance(condition, Mapping) and condition.get("type") == c.READY:
-            return condition.get("reason") == c.ACCOUNT_NOT_READY
-    return False
+    return raw_condition(status, c.READY).get("reason") == c.ACCOUNT_NOT_READY
 
 
 def may_act(meta: kopf.Meta) -> bool:

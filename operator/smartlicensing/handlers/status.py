@@ -64,6 +64,17 @@ def dump(status: BaseModel) -> dict[str, Any]:
     return {key: value for key, value in raw.items() if value != []}
 
 
+def raw_condition(status: Mapping[str, Any], condition_type: str) -> Mapping[str, Any]:
+    """A condition of a raw status as stored (empty when absent), read without a model: for
+    functions kopf calls on every event (indexes, filters)."""
+    conditions = status.get("conditions")
+    if isinstance(conditions, list):
+        for condition in conditions:
+            if isinstance(condition, Mapping) and condition.get("type") == condition_type:
+                return condition
+    return {}
+
+
 def _conditions(raw: Mapping[str, Any]) -> dict[str, Condition]:
     found: dict[str, Condition] = {}
     for item in raw.get("conditions") or []:
