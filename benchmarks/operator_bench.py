@@ -197,15 +197,18 @@ def serve_simulator(world_file: Path, url_file: Path) -> None:
 
 
 def run_real_operator(liveness: str) -> None:
-    """Role: the real operator on the real clock (settings from ``SMARTLICENSING_*``).
+    """Role: the real operator on the real clock (settings from ``SMARTLICENSING_*``), in a
+    process tuned as ``smartlicensing run`` tunes its own (the garbage collector).
 
     With ``BENCH_PROFILE`` set to a file name, it runs under cProfile and writes the statistics
     there when it stops (kopf stops cleanly on SIGTERM).
     """
     from smartlicensing.config import OperatorSettings
-    from smartlicensing.handlers.operator import run_operator
+    from smartlicensing.handlers.operator import run_operator, tune_garbage_collector
 
-    run = run_operator(settings=OperatorSettings(), liveness_endpoint=liveness)
+    settings = OperatorSettings()
+    tune_garbage_collector(settings.gc_threshold)
+    run = run_operator(settings=settings, liveness_endpoint=liveness)
     profile_to = os.environ.get("BENCH_PROFILE")
     if not profile_to:
         asyncio.run(run)

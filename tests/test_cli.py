@@ -23,7 +23,15 @@ def test_version_prints_the_installed_distribution_version() -> None:
 
 
 @pytest.fixture
-def operator_started(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+def collector_tuned() -> list[tuple[int, int]]:
+    """What ``tune_garbage_collector`` was called with, and how many starts came before."""
+    return []
+
+
+@pytest.fixture
+def operator_started(
+    monkeypatch: pytest.MonkeyPatch, collector_tuned: list[tuple[int, int]]
+) -> list[dict[str, Any]]:
     """Records the operator's start instead of running it."""
     calls: list[dict[str, Any]] = []
 
@@ -31,6 +39,11 @@ def operator_started(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
         calls.append(kwargs)
 
     monkeypatch.setattr("smartlicensing.handlers.operator.run_operator", record)
+    # The collector's settings are process-wide: the test process keeps its own.
+    monkeypatch.setattr(
+        "smartlicensing.handlers.operator.tune_garbage_collector",
+        lambda threshold: collector_tuned.append((threshold, len(calls))),
+    )
     monkeypatch.setattr("smartlicensing.observability.logs.configure_logging", lambda *a: None)
     # The default metrics port is the machine's; tests that want it ask for it.
     monkeypatch.setenv("SMARTLICENSING_METRICS_ENDPOINT", "off")
@@ -97,12 +110,27 @@ def test_a_free_liveness_address_reaches_the_operator(
     assert operator_started[0]["liveness_endpoint"] == endpoint
 
 
+def test_run_tunes_the_garbage_collector_from_its_setting_before_the_operator_starts(
+    operator_started: list[dict[str, Any]],
+    collector_tuned: list[tuple[int, int]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SMARTLICENSING_GC_THRESHOLD", "1234")
+
+    result = CliRunner().invoke(app, ["run"])
+
+    assert result.exit_code == 0, result.output
+    assert collector_tuned == [(1234, 0)]
+    assert len(operator_started) == 1
+
+
 @pytest.mark.parametrize(
     ("field", "value"),
     [
         pytest.param("timer_interval", "0", id="timer-interval-zero"),
         pytest.param("timer_interval", "abc", id="timer-interval-not-a-number"),
         pytest.param("log_format", "yaml", id="log-format"),
+        pytest.param("gc_threshold", "-1", id="gc-threshold-negative"),
     ],
 )
 def test_a_bad_setting_is_named_by_its_environment_variable(

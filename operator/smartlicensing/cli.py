@@ -227,8 +227,9 @@ def run(
     metrics_url = metrics_endpoint(metrics, settings.metrics_endpoint, liveness)
     configure_logging(settings.log_format, settings.log_level)
     # Imported only now: importing the handlers reads the environment's settings again.
-    from smartlicensing.handlers.operator import run_operator
+    from smartlicensing.handlers.operator import run_operator, tune_garbage_collector
 
+    tune_garbage_collector(settings.gc_threshold)
     asyncio.run(
         run_operator(
             settings=settings,

@@ -28,6 +28,15 @@ class OperatorSettings(BaseSettings):
         "a port and a path), or `off`; the `--metrics` option overrides it.",
     )
 
+    gc_threshold: int = Field(
+        default=50_000,
+        ge=0,
+        description="`smartlicensing run` only: objects allocated between collections of "
+        "Python's youngest garbage-collector generation (Python's default is 700; 0 keeps it). "
+        "With 700, collections took a sixth of the operator's CPU with 200 registrations "
+        "applied at once.",
+    )
+
     # --- the operator's loop ----------------------------------------------------------------
 
     timer_interval: float = Field(
