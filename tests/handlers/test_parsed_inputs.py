@@ -7,7 +7,9 @@ from typing import Any, cast
 import kopf
 import pytest
 
+from smartlicensing.api.registration import SmartLicenseRegistrationStatus
 from smartlicensing.handlers import registrations
+from smartlicensing.handlers.registering import RegistrationPass
 from smartlicensing.handlers.runtime import Runtime
 from smartlicensing.reconcile.validation import parse_spec
 
@@ -49,8 +51,10 @@ def test_objects_and_inputs_are_kept_apart_and_forgotten() -> None:
     assert parse.calls == 4
 
 
-def _body(version: str | None) -> kopf.Body:
-    metadata: dict[str, Any] = {"name": "csw", "namespace": "ns", "uid": "uid-1", "generation": 1}
+def _body(version: str | None, generation: int | None = 1) -> kopf.Body:
+    metadata: dict[str, Any] = {"name": "csw", "namespace": "ns", "uid": "uid-1"}
+    if generation is not None:
+        metadata["generation"] = generation
     if version is not None:
         metadata["resourceVersion"] = version
     raw = {
@@ -68,25 +72,59 @@ def _body(version: str | None) -> kopf.Body:
     return kopf.Body(cast(kopf.RawBody, raw))
 
 
-@pytest.mark.parametrize(
-    ("versions", "parses"),
-    [
-        pytest.param(("7", "7", "7"), 1, id="unchanged-object"),
-        pytest.param(("7", "8", "9"), 3, id="changed-object"),
-        pytest.param((None, None, None), 3, id="no-resource-version"),
-    ],
-)
-async def test_the_timer_parses_a_spec_once_per_resource_version(
-    monkeypatch: pytest.MonkeyPatch, versions: tuple[str | None, ...], parses: int
-) -> None:
-    runtime = Runtime()
+@pytest.fixture
+def spec_parses(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """Every spec the registration handlers parse."""
     calls: list[object] = []
 
     def counting(model: Any, raw: Any) -> Any:
         calls.append(raw)
         return parse_spec(model, raw)
 
-    monkeypatch.setattr("smartlicensing.handlers.registrations.parse_spec", counting)
-    for version in versions:
-        await registrations._due(runtime, _body(version), {}, recheck_stalled=False)
-    assert len(calls) == parses
+    monkeypatch.setattr("smartlicensing.handlers.registering.parse_spec", counting)
+    return calls
+
+
+@pytest.mark.parametrize(
+    ("bodies", "parses"),
+    [
+        pytest.param([("7", 1), ("7", 1), ("7", 1)], 1, id="unchanged-object"),
+        pytest.param([("7", 1), ("8", 1), ("9", 1)], 1, id="status-writes"),
+        pytest.param([("7", 1), ("8", 2), ("9", 3)], 3, id="spec-edits"),
+        pytest.param([(None, None), (None, None), (None, None)], 3, id="no-generation"),
+    ],
+)
+async def test_a_spec_is_parsed_once_per_generation(
+    spec_parses: list[object], bodies: list[tuple[str | None, int | None]], parses: int
+) -> None:
+    runtime = Runtime()
+    for version, generation in bodies:
+        await registrations._due(runtime, _body(version, generation), {}, recheck_stalled=False)
+    assert len(spec_parses) == parses
+
+
+async def test_a_pass_decides_from_the_spec_and_status_its_due_check_parsed(
+    spec_parses: list[object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runtime = Runtime()
+    body = _body("7")
+    status_parses: list[object] = []
+    validate = SmartLicenseRegistrationStatus.model_validate
+
+    def counting(raw: Any) -> SmartLicenseRegistrationStatus:
+        status_parses.append(raw)
+        return validate(raw)
+
+    monkeypatch.setattr(SmartLicenseRegistrationStatus, "model_validate", counting)
+    events: list[str] = []
+    monkeypatch.setattr(kopf, "info", lambda *_, reason, **__: events.append(reason))
+    monkeypatch.setattr(kopf, "warn", lambda *_, reason, **__: events.append(reason))
+    due = await registrations._due(runtime, body, {}, recheck_stalled=False)
+    assert due is not None
+
+    # No SmartAccount in the index: the pass records that, and calls nobody.
+    await RegistrationPass(runtime, body, kopf.Patch(), {}, due).run()
+
+    assert events == ["AccountNotFound"]
+    assert len(spec_parses) == 1
+    assert len(status_parses) == 1

@@ -57,7 +57,7 @@ from smartlicensing.reconcile import registration as decide
 from smartlicensing.reconcile.account import AccountView
 from smartlicensing.reconcile.attempts import Due, Failure
 from smartlicensing.reconcile.conditions import is_true
-from smartlicensing.reconcile.validation import describe, parse_spec
+from smartlicensing.reconcile.validation import Problem, describe, parse_spec
 
 logger = logging.getLogger(__name__)
 
@@ -114,6 +114,41 @@ class Token:
     reason: str
 
 
+def parsed_spec(
+    runtime: Runtime, body: kopf.Body
+) -> tuple[SmartLicenseRegistrationSpec | None, list[Problem]]:
+    """The registration's spec parsed and checked, once per ``generation``.
+
+    A change of spec always moves ``generation``; the watch events of status writes, labels
+    and annotations do not, and are by far the most. A body without a generation (built by
+    hand) is parsed every time.
+    """
+    generation: object = body.meta.get("generation") or object()
+    return runtime.parsed(
+        str(body.meta.get("uid")),
+        "spec",
+        generation,
+        lambda: parse_spec(SmartLicenseRegistrationSpec, body.spec),
+    )
+
+
+def parsed_status(runtime: Runtime, body: kopf.Body) -> SmartLicenseRegistrationStatus:
+    """The status to decide from (:func:`.timetable.status_for_decision`), parsed once for the
+    status this process last wrote, or else once per ``resourceVersion``."""
+    uid = str(body.meta.get("uid"))
+    remembered = runtime.remembered_status(uid)
+    # Without a resourceVersion (a body built by hand) nothing is reused.
+    source: object = (
+        remembered if remembered is not None else body.meta.get("resourceVersion") or object()
+    )
+    return runtime.parsed(
+        uid,
+        "status",
+        source,
+        lambda: SmartLicenseRegistrationStatus.model_validate(status_for_decision(runtime, body)),
+    )
+
+
 class RegistrationPass:
     """One pass over one registration: gather, decide, act, record."""
 
@@ -134,9 +169,7 @@ class RegistrationPass:
         self.name = str(body.meta.get("name"))
         self.uid = str(body.meta.get("uid"))
         self.generation = int(body.meta.get("generation") or 0)
-        self.status = SmartLicenseRegistrationStatus.model_validate(
-            status_for_decision(runtime, body)
-        )
+        self.status = parsed_status(runtime, body)
         self.now = runtime.now()
         self._cssm: cssm.CSSMClient | None = None
         self._issued = False
@@ -147,7 +180,7 @@ class RegistrationPass:
 
     async def run(self) -> Failure | None:
         """Make the pass and write status into the patch; the failure, if it failed."""
-        spec, problems = parse_spec(SmartLicenseRegistrationSpec, self.body.spec)
+        spec, problems = parsed_spec(self.runtime, self.body)
         if spec is None:
             return await self._fail(Failure(c.INVALID_SPEC, describe(problems), permanent=True))
         self._issued = spec.token.issue is not None

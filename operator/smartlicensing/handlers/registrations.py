@@ -37,7 +37,6 @@ from smartlicensing import cssm, kube
 from smartlicensing.api import conditions as c
 from smartlicensing.api.meta import FINALIZER, GROUP, VERSION
 from smartlicensing.api.registration import (
-    SmartLicenseRegistrationSpec,
     SmartLicenseRegistrationStatus,
 )
 from smartlicensing.config import OperatorSettings
@@ -52,6 +51,8 @@ from smartlicensing.handlers.registering import (
     RegistrationPass,
     deregister,
     lookup_account,
+    parsed_spec,
+    parsed_status,
     registration_fingerprint,
 )
 from smartlicensing.handlers.runtime import Runtime
@@ -67,7 +68,6 @@ from smartlicensing.product import errors as product_errors
 from smartlicensing.reconcile import backoff
 from smartlicensing.reconcile import registration as decide
 from smartlicensing.reconcile.attempts import Due, Failure, why_due
-from smartlicensing.reconcile.validation import parse_spec
 
 logger = logging.getLogger(__name__)
 
@@ -262,7 +262,7 @@ def _held_back(
     if holder is None:
         return False
     uid = str(body.meta.get("uid"))
-    status = SmartLicenseRegistrationStatus.model_validate(status_for_decision(runtime, body))
+    status = parsed_status(runtime, body)
     generation = int(body.meta.get("generation") or 0)
     uuid = str(body.spec["cluster"]["uuid"])
     new = decide.claimed(status, holder, uuid, generation=generation, now=runtime.now())
@@ -288,25 +288,14 @@ async def _due(
     *,
     recheck_stalled: bool,
 ) -> Due | None:
-    uid = str(body.meta.get("uid"))
-    # Without a resourceVersion (a body built by hand) nothing is reused.
-    version: object = body.meta.get("resourceVersion") or object()
-    remembered = runtime.remembered_status(uid)
-    status = runtime.parsed(
-        uid,
-        "status",
-        remembered if remembered is not None else version,
-        lambda: SmartLicenseRegistrationStatus.model_validate(status_for_decision(runtime, body)),
-    )
+    status = parsed_status(runtime, body)
     namespace = str(body.meta.get("namespace"))
     generation = int(body.meta.get("generation") or 0)
     now = runtime.now()
     fingerprint = None
     if status.stalled_inputs is not None and recheck_stalled:
         fingerprint = await registration_fingerprint(runtime, namespace, body.spec, generation)
-    spec, _ = runtime.parsed(
-        uid, "spec", version, lambda: parse_spec(SmartLicenseRegistrationSpec, body.spec)
-    )
+    spec, _ = parsed_spec(runtime, body)
     if spec is None:
         return why_due(status, generation=generation, now=now, fingerprint=fingerprint)
     return decide.registration_due(
