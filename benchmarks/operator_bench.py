@@ -17,8 +17,14 @@ The local Kubernetes API, the simulator and the operator each run in a process o
 generated for the number of clusters. Every wait has a deadline; the script prints figures and
 never asserts them.
 
+Cores: in a cluster the operator's pod has its CPU and the API server, CSSM and the Secure
+Workload clusters run elsewhere. So, on a machine with 2 cores or more, the operator under test
+(real or minimal) runs on a core of its own and the local API, the simulator and this harness
+share the others; ``--shared-cores`` lets all four processes compete for every core instead.
+
     make bench                                  # or: .venv/bin/python benchmarks/operator_bench.py
     .venv/bin/python benchmarks/operator_bench.py --counts 1 50 --memory-count 200
+    .venv/bin/python benchmarks/operator_bench.py --shared-cores
 """
 
 from __future__ import annotations
@@ -229,10 +235,47 @@ def real_operator_available() -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class Cores:
+    """Which cores the operator under test and everything else may run on (None: any)."""
+
+    operator: frozenset[int] | None = None
+    others: frozenset[int] | None = None
+
+    @classmethod
+    def split(cls) -> Cores:
+        """The first core this process may use for the operator, the rest for the others."""
+        allowed = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+        if len(allowed) < 2:
+            return cls()
+        return cls(frozenset(allowed[:1]), frozenset(allowed[1:]))
+
+    def describe(self) -> str:
+        if self.operator is None or self.others is None:
+            return "every process on every core"
+        return (
+            f"the operator on core {_cores(self.operator)}; the local API, the simulator and "
+            f"this harness on core {_cores(self.others)}"
+        )
+
+
+def _cores(cores: frozenset[int]) -> str:
+    return ",".join(str(core) for core in sorted(cores))
+
+
+def pin(pid: int | None, cores: frozenset[int] | None) -> None:
+    """Keep a process (None: this one) on ``cores``; nothing when ``cores`` is None."""
+    if cores is not None:
+        psutil.Process(pid).cpu_affinity(sorted(cores))
+
+
 @contextmanager
-def process(argv: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+def process(
+    argv: list[str], env: dict[str, str], log: Path, cores: frozenset[int] | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
     with log.open("wb") as out:
         child = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT)
+        pin(child.pid, cores)
         try:
             yield child
         finally:
@@ -376,7 +419,9 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[rank - 1]
 
 
-def run_one(operator: str, count: int, workdir: Path, *, profile: bool = False) -> Figures:
+def run_one(
+    operator: str, count: int, workdir: Path, cores: Cores, *, profile: bool = False
+) -> Figures:
     """Start the three processes, apply ``count`` registrations at once, measure, stop."""
     figures = Figures(operator, count)
     run_dir = Path(tempfile.mkdtemp(prefix=f"{operator}-{count}-", dir=workdir))
@@ -391,11 +436,13 @@ def run_one(operator: str, count: int, workdir: Path, *, profile: bool = False) 
             [sys.executable, script, "--role", "kubeapi", str(kube_url_file)],
             env,
             run_dir / "kubeapi.log",
+            cores.others,
         ) as kube_proc,
         process(
             [sys.executable, script, "--role", "sim", str(world_file), str(sim_url_file)],
             env,
             run_dir / "sim.log",
+            cores.others,
         ) as sim_proc,
     ):
         kube_url = wait_for_file(kube_url_file, kube_proc, run_dir / "kubeapi.log")
@@ -470,7 +517,7 @@ def run_one(operator: str, count: int, workdir: Path, *, profile: bool = False) 
                 str(ROOT / "benchmarks" / "minimal_operator.py"),
             ]
         op_log = run_dir / "operator.log"
-        with process(argv, op_env, op_log) as op_proc:
+        with process(argv, op_env, op_log, cores.operator) as op_proc:
             try:
                 wait_until("operator liveness", lambda: _alive(liveness), START_TIMEOUT, op_proc)
                 # Warm-up: one registration in its own namespace proves the watches are up and
@@ -499,6 +546,7 @@ def run_one(operator: str, count: int, workdir: Path, *, profile: bool = False) 
                 seq = _last_seq(sim_url)
                 processes = {"operator": op_proc, "sim": sim_proc, "kubeapi": kube_proc}
                 cpu_before = {name: _cpu(p) for name, p in processes.items()}
+                harness_before = _cpu(None)
 
                 watcher = ReadyWatcher(kube_url, NAMESPACE)
                 watcher.start()
@@ -536,14 +584,15 @@ def run_one(operator: str, count: int, workdir: Path, *, profile: bool = False) 
                 figures.cssm_calls = len(calls) - figures.cluster_calls
                 figures.rss = psutil.Process(op_proc.pid).memory_info().rss
                 figures.cpu = {n: _cpu(p) - cpu_before[n] for n, p in processes.items()}
+                figures.cpu["harness"] = _cpu(None) - harness_before
             except (RuntimeError, TimeoutError) as error:
                 figures.error = f"{error} (log: {op_log})"
     return figures
 
 
-def _cpu(child: subprocess.Popen[bytes]) -> float:
-    """CPU seconds (user and system) a process has used so far."""
-    times = psutil.Process(child.pid).cpu_times()
+def _cpu(child: subprocess.Popen[bytes] | None) -> float:
+    """CPU seconds (user and system) a child process (None: this one) has used so far."""
+    times = psutil.Process(child.pid if child is not None else None).cpu_times()
     return float(times.user + times.system)
 
 
@@ -611,6 +660,11 @@ def main() -> None:
         action="store_true",
         help="run the real operator under cProfile; statistics go next to its log",
     )
+    parser.add_argument(
+        "--shared-cores",
+        action="store_true",
+        help="let every process run on every core (default: the operator on a core of its own)",
+    )
     args = parser.parse_args()
 
     if args.role:
@@ -626,7 +680,10 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="smartlicensing-bench-"))
     missing = real_operator_available()
     operators = ["minimal"] + (["real"] if missing is None else [])
+    cores = Cores() if args.shared_cores else Cores.split()
+    pin(None, cores.others)
     print(f"operator benchmark on {os.cpu_count()} cores; logs under {workdir}")
+    print(f"cores: {cores.describe()}")
     if missing:
         print(f"  real operator skipped: {missing}")
     print("targets: p99 < 2 s at 200, <= 2 CSSM and <= 3 cluster calls per registration,")
@@ -638,7 +695,7 @@ def main() -> None:
             if time.monotonic() > _BUDGET_ENDS:
                 print(f"  {operator:8} n={count:<5} skipped: the {BUDGET:g} s budget is used up")
                 continue
-            figures = run_one(operator, count, workdir, profile=args.profile)
+            figures = run_one(operator, count, workdir, cores, profile=args.profile)
             print(report(figures, baseline), flush=True)
             if operator == "minimal":
                 baseline = figures
