@@ -9,10 +9,11 @@
   manual registration to look for, a requested sync, or a newly Ready account is due;
 - deleted: ``deletionPolicy`` carried out, once, never alongside a pass (one lock per object).
 
-One cluster is managed by one registration: :func:`cluster_claims` indexes every registration by
-its cluster UUID, and only the oldest of a UUID (``reconcile.registration.claim_holder``) makes
-passes; any other is Stalled with ``ClusterClaimed``, makes no call, and deregisters nothing
-when deleted (it never registered). It takes over once the holder is gone.
+One cluster is managed by one registration: :func:`registration_index` files every registration
+under its cluster UUID (and under its census entry, for the gauges), and only the oldest of a
+UUID (``reconcile.registration.claim_holder``) makes passes; any other is Stalled with
+``ClusterClaimed``, makes no call, and deregisters nothing when deleted (it never registered).
+It takes over once the holder is gone.
 
 What a pass does is in :mod:`.registering`; what it decides is in ``reconcile.registration``.
 Transient failures are written into status (``nextAttemptTime``) and retried by the timer, not
@@ -28,6 +29,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -40,6 +42,7 @@ from smartlicensing.api.registration import (
     SmartLicenseRegistrationStatus,
 )
 from smartlicensing.config import OperatorSettings
+from smartlicensing.handlers import census
 from smartlicensing.handlers.failures import (
     cssm_failure,
     product_failure,
@@ -78,8 +81,9 @@ def install(registry: kopf.OperatorRegistry, settings: OperatorSettings) -> None
     """Register the SmartLicenseRegistration handlers in ``registry``."""
     on: dict[str, Any] = {"registry": registry}
     first_check = first_check_delay(settings)
-    # Which registrations name which cluster UUID: the oldest of each manages that cluster.
-    kopf.index(*REGISTRATIONS, **on)(cluster_claims)
+    # Which registrations name which cluster UUID (the oldest of each manages that cluster), and
+    # the census of states for the gauges.
+    kopf.index(*REGISTRATIONS, **on)(registration_index)
     # Found at start-up, applied, or changed (spec, labels, annotations, or its status written):
     # a pass only if something is due (a restart of a Ready registration costs nothing).
     kopf.on.event(*REGISTRATIONS, id="registration-event", **on)(registration_event)
@@ -111,7 +115,7 @@ async def registration_event(
     if kwargs.get("type") == "DELETED" or not may_act(meta):
         return
     runtime = runtime_of(memo)
-    if _held_back(runtime, body, patch, kwargs["cluster_claims"]):
+    if _held_back(runtime, body, patch, kwargs["registration_index"]):
         return
     announce_outdated_sync_request(
         runtime, body, lambda: _fresh_status(runtime, body), quietly=kwargs.get("type") is None
@@ -130,7 +134,7 @@ async def registration_tick(
     if not may_act(meta):
         return
     runtime = runtime_of(memo)
-    if _held_back(runtime, body, patch, kwargs["cluster_claims"]):
+    if _held_back(runtime, body, patch, kwargs["registration_index"]):
         return
     announce_outdated_sync_request(
         runtime,
@@ -149,7 +153,7 @@ async def registration_deleted(
     runtime = runtime_of(memo)
     uid = str(meta.get("uid"))
     runtime.deleting.add(uid)
-    holder = _other_holder(body, kwargs["cluster_claims"])
+    holder = _other_holder(body, kwargs["registration_index"])
     status = SmartLicenseRegistrationStatus.model_validate(body.status or {})
     if holder is not None or decide.held_back_by_claim(status):
         managed_by = f" (managed by {holder.describe()})" if holder is not None else ""
@@ -186,25 +190,40 @@ async def registration_deleted(
     runtime.forget(uid)
 
 
-async def cluster_claims(
-    namespace: str | None, name: str, meta: kopf.Meta, spec: kopf.Spec, **_: Any
-) -> dict[str, decide.ClusterClaim] | None:
-    """The index of claims: cluster UUID (lower case) to this registration's claim.
+@dataclass(frozen=True)
+class ClaimedCluster:
+    """A key of :func:`registration_index`: a cluster UUID, in lower case."""
 
-    ``async`` although it awaits nothing: kopf runs a synchronous index function in its thread
-    pool, a hop that costs more than the function itself on every event of every registration.
+    uuid: str
+
+
+async def registration_index(
+    namespace: str | None,
+    name: str,
+    meta: kopf.Meta,
+    spec: kopf.Spec,
+    status: kopf.Status,
+    **_: Any,
+) -> dict[object, object]:
+    """The one index of registrations: each filed under its census entry (state and Ready
+    status, :func:`.census.registration_census`) and, when it names a cluster UUID, under
+    :class:`ClaimedCluster` with its claim.
+
+    One function rather than two, since kopf runs every index function on every watch event of
+    every registration. ``async`` although it awaits nothing: kopf runs a synchronous index
+    function in its thread pool, a hop that costs more than the function itself.
     """
+    filed: dict[object, object] = dict(census.registration_census(status))
     cluster = spec.get("cluster")
     uuid = cluster.get("uuid") if isinstance(cluster, Mapping) else None
-    if not isinstance(uuid, str) or not uuid:
-        return None
-    claim = decide.ClusterClaim(
-        created=_created(meta.get("creationTimestamp")),
-        name=name,
-        namespace=namespace or "",
-        uid=str(meta.get("uid")),
-    )
-    return {uuid.lower(): claim}
+    if isinstance(uuid, str) and uuid:
+        filed[ClaimedCluster(uuid.lower())] = decide.ClusterClaim(
+            created=_created(meta.get("creationTimestamp")),
+            name=name,
+            namespace=namespace or "",
+            uid=str(meta.get("uid")),
+        )
+    return filed
 
 
 # --- plumbing ---------------------------------------------------------------------------------
@@ -248,7 +267,7 @@ def _other_holder(body: kopf.Body, claims: Mapping[Any, Any]) -> decide.ClusterC
     uuid = cluster.get("uuid") if isinstance(cluster, Mapping) else None
     if not isinstance(uuid, str) or not uuid:
         return None
-    holder = decide.claim_holder(claims.get(uuid.lower(), ()))
+    holder = decide.claim_holder(claims.get(ClaimedCluster(uuid.lower()), ()))
     if holder is None or holder.uid == str(body.meta.get("uid")):
         return None
     return holder
