@@ -35,6 +35,9 @@ import yarl
 DEFAULT_KEEPALIVE = 5.0
 """Seconds an idle connection is kept (httpx's default keep-alive expiry)."""
 
+ENVIRONMENT = "environment"
+"""``proxy=`` value: the proxies the environment names, per scheme and host."""
+
 
 class AiohttpTransport(httpx.AsyncBaseTransport):
     """An httpx transport that sends through one ``aiohttp`` session.
@@ -49,6 +52,9 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         ssl_context: the verifying TLS context for ``https`` URLs.
         max_connections: connections open at once; more requests wait for one.
         keepalive: seconds an idle connection is kept for the next request.
+        proxy: ``"environment"`` (the default) to take proxies from the environment as
+            described above; a URL to send every request through that proxy; ``None`` for
+            none.
     """
 
     def __init__(
@@ -57,9 +63,11 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         *,
         max_connections: int = 100,
         keepalive: float = DEFAULT_KEEPALIVE,
+        proxy: str | None = ENVIRONMENT,
     ) -> None:
         if max_connections < 1:
             raise ValueError("max_connections must be at least 1")
+        self.proxy = proxy
         self.ssl_context = ssl_context
         self.max_connections = max_connections
         self.keepalive = keepalive
@@ -96,7 +104,9 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 headers=list(request.headers.multi_items()),
                 data=body or None,
                 allow_redirects=False,
-                proxy=proxy_for(url.scheme, url.host),
+                proxy=(
+                    proxy_for(url.scheme, url.host) if self.proxy == ENVIRONMENT else self.proxy
+                ),
                 timeout=aiohttp.ClientTimeout(
                     total=None,
                     connect=timeouts.get("pool"),

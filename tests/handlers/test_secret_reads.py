@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import threading
 from typing import Any
 
 import pytest
-from kubernetes.client import V1ObjectMeta, V1Secret
 from kubernetes.client.exceptions import ApiException
 
 from smartlicensing import kube
@@ -19,24 +17,32 @@ class GatedSecrets:
     """A SecretsAPI whose reads wait for ``gate`` and are counted per Secret name."""
 
     def __init__(self) -> None:
-        self.gate = threading.Event()
+        self.gate = asyncio.Event()
         self.reads: dict[str, int] = {}
         self.version = 1
 
-    def read_namespaced_secret(self, name: str, namespace: str) -> V1Secret:
+    async def read_namespaced_secret(self, name: str, namespace: str) -> dict[str, Any]:
         self.reads[name] = self.reads.get(name, 0) + 1
-        if not self.gate.wait(10):
-            raise TimeoutError("gate never opened")
+        await asyncio.wait_for(self.gate.wait(), 10)
         if name == "missing":
             raise ApiException(status=404, reason="Not Found")
         value = base64.b64encode(f"value-of-{name}".encode()).decode()
-        return V1Secret(
-            metadata=V1ObjectMeta(name=name, resource_version=str(self.version)),
-            data={"key": value},
-        )
+        return {
+            "metadata": {"name": name, "resourceVersion": str(self.version)},
+            "data": {"key": value},
+        }
 
-    def __getattr__(self, name: str) -> Any:
-        raise AssertionError(f"unexpected call {name}")
+    async def create_namespaced_secret(self, namespace: str, body: Any) -> Any:
+        raise AssertionError("unexpected create")
+
+    async def replace_namespaced_secret(self, name: str, namespace: str, body: Any) -> Any:
+        raise AssertionError("unexpected replace")
+
+    async def delete_namespaced_secret(self, name: str, namespace: str) -> None:
+        raise AssertionError("unexpected delete")
+
+    async def aclose(self) -> None:
+        return None
 
 
 async def until(condition: Any) -> None:

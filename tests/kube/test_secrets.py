@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import base64
 import copy
+import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
-from kubernetes.client import V1ObjectMeta, V1OwnerReference, V1Secret
 from kubernetes.client.exceptions import ApiException
 from pydantic import SecretStr
 
@@ -27,19 +28,23 @@ from smartlicensing.kube import (
     SecretValueInvalid,
     SecretWrite,
     apply_owned_secret,
-    core_v1_api,
     delete_secret,
     read_secret_key,
+    read_secret_versioned,
+    secrets_api,
 )
 from smartlicensing.observability.redaction import SECRETS, redact
+from smartlicensing.testing.kubeapi import LocalKubeAPI
+from smartlicensing.transport import proxy_for
 
 NS = "licensing"
 OWNER = Owner("smartlicensing.dev/v1alpha1", "LicenseReservation", "dark-site-1", "uid-1")
 
 
-def meta(secret: V1Secret) -> V1ObjectMeta:
-    assert secret.metadata is not None
-    return secret.metadata
+def meta(secret: dict[str, Any]) -> dict[str, Any]:
+    metadata = secret["metadata"]
+    assert isinstance(metadata, dict)
+    return metadata
 
 
 def b64(text: str) -> str:
@@ -48,7 +53,7 @@ def b64(text: str) -> str:
 
 @dataclass
 class FakeSecrets:
-    store: dict[tuple[str, str], V1Secret] = field(default_factory=dict)
+    store: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     version: int = 0
     forbidden: bool = False
     conflicts_on_replace: int = 0
@@ -57,64 +62,70 @@ class FakeSecrets:
     def put(self, name: str, data: dict[str, str], owners: list[str] | None = None) -> None:
         self.version += 1
         references = [
-            V1OwnerReference(api_version="v1", kind="X", name="x", uid=uid) for uid in owners or []
+            {"apiVersion": "v1", "kind": "X", "name": "x", "uid": uid} for uid in owners or []
         ]
-        self.store[(NS, name)] = V1Secret(
-            metadata=V1ObjectMeta(
-                name=name,
-                namespace=NS,
-                resource_version=str(self.version),
-                owner_references=references,
-            ),
-            data={k: b64(v) for k, v in data.items()},
-        )
+        self.store[(NS, name)] = {
+            "metadata": {
+                "name": name,
+                "namespace": NS,
+                "resourceVersion": str(self.version),
+                "ownerReferences": references,
+            },
+            "data": {k: b64(v) for k, v in data.items()},
+        }
 
     def _check(self) -> None:
         if self.forbidden:
             raise ApiException(status=403, reason="Forbidden")
 
-    def read_namespaced_secret(self, name: str, namespace: str) -> V1Secret:
+    async def read_namespaced_secret(self, name: str, namespace: str) -> dict[str, Any]:
         self.calls.append("read")
         self._check()
         if (namespace, name) not in self.store:
             raise ApiException(status=404, reason="Not Found")
         return copy.deepcopy(self.store[(namespace, name)])
 
-    def create_namespaced_secret(self, namespace: str, body: V1Secret) -> V1Secret:
+    async def create_namespaced_secret(
+        self, namespace: str, body: dict[str, Any]
+    ) -> dict[str, Any]:
         self.calls.append("create")
         self._check()
-        key = (namespace, str(meta(body).name))
+        key = (namespace, str(meta(body)["name"]))
         if key in self.store:
             raise ApiException(status=409, reason="AlreadyExists")
         self.version += 1
-        meta(body).resource_version = str(self.version)
+        meta(body)["resourceVersion"] = str(self.version)
         self.store[key] = copy.deepcopy(body)
         return body
 
-    def replace_namespaced_secret(self, name: str, namespace: str, body: V1Secret) -> V1Secret:
+    async def replace_namespaced_secret(
+        self, name: str, namespace: str, body: dict[str, Any]
+    ) -> dict[str, Any]:
         self.calls.append("replace")
         self._check()
         current = self.store[(namespace, name)]
         if self.conflicts_on_replace:
             self.conflicts_on_replace -= 1
             self.version += 1
-            meta(current).resource_version = str(self.version)
-        if meta(body).resource_version != meta(current).resource_version:
+            meta(current)["resourceVersion"] = str(self.version)
+        if meta(body)["resourceVersion"] != meta(current)["resourceVersion"]:
             raise ApiException(status=409, reason="Conflict")
         self.version += 1
-        meta(body).resource_version = str(self.version)
+        meta(body)["resourceVersion"] = str(self.version)
         self.store[(namespace, name)] = copy.deepcopy(body)
         return body
 
-    def delete_namespaced_secret(self, name: str, namespace: str) -> Any:
+    async def delete_namespaced_secret(self, name: str, namespace: str) -> None:
         self.calls.append("delete")
         self._check()
         if self.store.pop((namespace, name), None) is None:
             raise ApiException(status=404, reason="Not Found")
+
+    async def aclose(self) -> None:
         return None
 
     def decoded(self, name: str) -> dict[str, str]:
-        data = self.store[(NS, name)].data or {}
+        data = self.store[(NS, name)].get("data") or {}
         return {k: base64.b64decode(v).decode() for k, v in data.items()}
 
 
@@ -155,7 +166,7 @@ async def test_missing_key_names_the_key_and_the_keys_present_not_values() -> No
 async def test_unusable_values_are_refused(stored: str, message: str) -> None:
     api = FakeSecrets()
     api.put("codes", {})
-    api.store[(NS, "codes")].data = {"request": stored}
+    api.store[(NS, "codes")]["data"] = {"request": stored}
     with pytest.raises(SecretValueInvalid, match=message):
         await read_secret_key(api, NS, "codes", "request")
 
@@ -180,15 +191,14 @@ async def test_apply_creates_an_owned_secret() -> None:
     assert written is SecretWrite.CREATED
     assert api.calls == ["create"]  # a new Secret costs one call
     stored = api.store[(NS, "dark-site-1-authorization")]
-    references = meta(stored).owner_references
-    assert references is not None
+    references = meta(stored)["ownerReferences"]
     reference = references[0]
-    assert (reference.kind, reference.uid, reference.controller) == (
+    assert (reference["kind"], reference["uid"], reference["controller"]) == (
         "LicenseReservation",
         "uid-1",
         True,
     )
-    assert meta(stored).labels == {
+    assert meta(stored)["labels"] == {
         "app.kubernetes.io/managed-by": "smartlicensing-operator",
         "smartlicensing.dev/reservation": "dark-site-1",
     }
@@ -246,15 +256,69 @@ async def test_delete_is_idempotent() -> None:
     assert (NS, "codes") not in api.store
 
 
-def test_core_v1_api_logs_in_from_a_kubeconfig(tmp_path: Path) -> None:
-    kubeconfig = tmp_path / "config"
-    kubeconfig.write_text(
+def kubeconfig_for(path: Path, server: str, token: str = "canary-kube-token-9") -> str:
+    path.write_text(
         "apiVersion: v1\nkind: Config\ncurrent-context: test\n"
-        "clusters: [{name: c, cluster: {server: 'https://k8s.test:6443'}}]\n"
-        "users: [{name: u, user: {token: canary-kube-token-9}}]\n"
+        f"clusters: [{{name: c, cluster: {{server: '{server}'}}}}]\n"
+        f"users: [{{name: u, user: {{token: {token}}}}}]\n"
         "contexts: [{name: test, context: {cluster: c, user: u}}]\n"
     )
-    api = core_v1_api(str(kubeconfig))
+    return str(path)
 
-    assert api.api_client.configuration.host == "https://k8s.test:6443"
-    assert api.api_client.configuration.api_key == {"BearerToken": "Bearer canary-kube-token-9"}
+
+async def test_secrets_api_logs_in_from_a_kubeconfig(tmp_path: Path) -> None:
+    api = secrets_api(kubeconfig_for(tmp_path / "config", "https://k8s.test:6443"))
+    try:
+        assert api.host == "https://k8s.test:6443"
+        assert api.headers()["authorization"] == "Bearer canary-kube-token-9"
+    finally:
+        await api.aclose()
+
+
+async def test_the_secrets_api_reads_writes_and_deletes_on_a_kubernetes_api(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As the kubernetes client does: the environment's proxy, but not for a host in NO_PROXY.
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    monkeypatch.delenv("no_proxy", raising=False)
+    proxy_for.cache_clear()
+    with LocalKubeAPI() as kube:
+        http = httpx.AsyncClient(base_url=kube.url, trust_env=False)
+        namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}}
+        (await http.post("/api/v1/namespaces", json=namespace)).raise_for_status()
+        api = secrets_api(kubeconfig_for(tmp_path / "config", kube.url))
+        try:
+            values = {"code": SecretStr("canary-kube-code-3")}
+            assert await apply_owned_secret(api, NS, "codes", values, OWNER) is SecretWrite.CREATED
+            assert (await read_secret_key(api, NS, "codes", "code")).get_secret_value() == (
+                "canary-kube-code-3"
+            )
+            changed = {"code": SecretStr("canary-kube-code-4")}
+            assert await apply_owned_secret(api, NS, "codes", changed, OWNER) is SecretWrite.UPDATED
+            _, version = await read_secret_versioned(api, NS, "codes")
+            assert version
+            stored = (await http.get(f"/api/v1/namespaces/{NS}/secrets/codes")).json()
+            assert stored["metadata"]["ownerReferences"][0]["uid"] == OWNER.uid
+            assert await delete_secret(api, NS, "codes") is True
+            with pytest.raises(SecretNotFound, match="licensing/codes does not exist"):
+                await read_secret_key(api, NS, "codes", "code")
+        finally:
+            await api.aclose()
+            await http.aclose()
+    proxy_for.cache_clear()
+
+
+async def test_an_api_server_that_does_not_answer_is_unavailable_and_named(tmp_path: Path) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    api = secrets_api(kubeconfig_for(tmp_path / "config", closed), connect_timeout=2.0)
+    try:
+        with pytest.raises(KubernetesUnavailable) as raised:
+            await read_secret_key(api, NS, "codes", "code")
+    finally:
+        await api.aclose()
+    message = str(raised.value)
+    assert "could not read Secret licensing/codes: the Kubernetes API did not answer" in message
+    assert "canary-kube-token-9" not in message

@@ -36,10 +36,10 @@ from smartlicensing.cssm import (
 from smartlicensing.kube import (
     SecretError,
     SecretsAPI,
-    core_v1_api,
     key_of,
     read_secret_versioned,
     secret_version,
+    secrets_api,
 )
 from smartlicensing.observability.metrics import METRICS, Metrics
 from smartlicensing.product import ProductDriver, RegistrationMode
@@ -80,7 +80,9 @@ class Runtime:
     settings: OperatorSettings = field(default_factory=OperatorSettings)
     clock: Clock = wall_clock
     metrics: Metrics = METRICS
-    secrets_factory: Callable[[], SecretsAPI] = core_v1_api
+    #: Makes the Secrets API on first use; None: :func:`~smartlicensing.kube.secrets_api`, with
+    #: the settings' timeouts.
+    secrets_factory: Callable[[], SecretsAPI] | None = None
     _secrets: SecretsAPI | None = None
     _rate_limits: RateLimits | None = None
     _clients: dict[tuple[str, str], tuple[_ClientKey, CSSMClient]] = field(default_factory=dict)
@@ -115,7 +117,13 @@ class Runtime:
     def secrets(self) -> SecretsAPI:
         """The Secrets API, logged in on first use (as kopf logs in)."""
         if self._secrets is None:
-            self._secrets = self.secrets_factory()
+            if self.secrets_factory is not None:
+                self._secrets = self.secrets_factory()
+            else:
+                self._secrets = secrets_api(
+                    request_timeout=self.settings.request_timeout,
+                    connect_timeout=self.settings.connect_timeout,
+                )
         return self._secrets
 
     @property
@@ -342,6 +350,9 @@ class Runtime:
         clients, self._clients = self._clients, {}
         for _, client in clients.values():
             await client.aclose()
+        secrets, self._secrets = self._secrets, None
+        if secrets is not None:
+            await secrets.aclose()
 
     # --- clusters -----------------------------------------------------------------------
 

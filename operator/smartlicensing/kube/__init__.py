@@ -2,6 +2,7 @@
 
 from smartlicensing.kube.secrets import (
     KubernetesUnavailable,
+    KubeSecrets,
     Owner,
     SecretAccessDenied,
     SecretError,
@@ -12,16 +13,18 @@ from smartlicensing.kube.secrets import (
     SecretValueInvalid,
     SecretWrite,
     apply_owned_secret,
-    core_v1_api,
     delete_secret,
     key_of,
+    kube_configuration,
     read_secret,
     read_secret_key,
     read_secret_versioned,
     secret_version,
+    secrets_api,
 )
 
 __all__ = [
+    "KubeSecrets",
     "KubernetesUnavailable",
     "Owner",
     "SecretAccessDenied",
@@ -33,11 +36,12 @@ __all__ = [
     "SecretWrite",
     "SecretsAPI",
     "apply_owned_secret",
-    "core_v1_api",
     "delete_secret",
     "key_of",
+    "kube_configuration",
     "read_secret",
     "read_secret_key",
     "read_secret_versioned",
     "secret_version",
+    "secrets_api",
 ]

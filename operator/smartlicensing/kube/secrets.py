@@ -1,10 +1,12 @@
 """Reading and writing the Secrets the operator needs, and nothing else of Kubernetes.
 
 kopf patches the custom resources; Secrets are the one thing the operator reads and writes
-itself: credentials and CA bundles it reads, issued tokens and codes it stores. The official
-``kubernetes`` client is synchronous, so each call runs in a worker thread
-(``asyncio.to_thread``) and never blocks the event loop; it is the client kopf deployments
-already carry, with in-cluster and kubeconfig auth built in.
+itself: credentials and CA bundles it reads, issued tokens and codes it stores. The calls are
+made on the event loop (:class:`KubeSecrets`: httpx over aiohttp, as the CSSM client and the
+cluster drivers send theirs), logged in by the official ``kubernetes`` client's loaders, as kopf
+logs in: in-cluster, else the kubeconfig. That client's own calls ran synchronously in worker
+threads, at about twice the CPU per call (its model classes and validation, the thread hop),
+which at hundreds of registrations at once was a tenth of the operator's work.
 
 Secrets the operator writes carry an ownerReference to the custom resource they belong to, so
 Kubernetes deletes them with it. A Secret of the same name that belongs to somebody else is never
@@ -14,28 +16,26 @@ name namespace, Secret and key, never a value.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import logging
+import ssl
+import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Final, Protocol
+from typing import Any, Final, Protocol, cast
+from urllib.parse import quote, urlsplit
 
+import certifi
+import httpx
 from kubernetes import config
-from kubernetes.client import (
-    ApiClient,
-    Configuration,
-    CoreV1Api,
-    V1ObjectMeta,
-    V1OwnerReference,
-    V1Secret,
-)
+from kubernetes.client import Configuration
 from kubernetes.client.exceptions import ApiException
 from pydantic import SecretStr
 
 from smartlicensing.observability.redaction import register_secret
+from smartlicensing.transport import AiohttpTransport
 
 logger = logging.getLogger(__name__)
 
@@ -43,17 +43,26 @@ MANAGED_BY_LABEL: Final = "app.kubernetes.io/managed-by"
 MANAGED_BY: Final = "smartlicensing-operator"
 _CONFLICT_RETRIES = 3
 
+#: A Secret as the Kubernetes API reads and writes it (its JSON object).
+Secret = dict[str, Any]
+
 
 class SecretsAPI(Protocol):
-    """The part of ``kubernetes.client.CoreV1Api`` used here."""
+    """The Secret calls the operator makes; the names and arguments are those of
+    ``kubernetes.client.CoreV1Api``, the objects are JSON. A refusal raises the ``kubernetes``
+    client's :class:`ApiException` with the HTTP status, ``status=0`` when no answer came."""
 
-    def read_namespaced_secret(self, name: str, namespace: str) -> V1Secret: ...
+    async def read_namespaced_secret(self, name: str, namespace: str) -> Secret: ...
 
-    def create_namespaced_secret(self, namespace: str, body: V1Secret) -> V1Secret: ...
+    async def create_namespaced_secret(self, namespace: str, body: Secret) -> Secret: ...
 
-    def replace_namespaced_secret(self, name: str, namespace: str, body: V1Secret) -> V1Secret: ...
+    async def replace_namespaced_secret(
+        self, name: str, namespace: str, body: Secret
+    ) -> Secret: ...
 
-    def delete_namespaced_secret(self, name: str, namespace: str) -> Any: ...
+    async def delete_namespaced_secret(self, name: str, namespace: str) -> None: ...
+
+    async def aclose(self) -> None: ...
 
 
 class SecretError(Exception):
@@ -111,15 +120,15 @@ class Owner:
     name: str
     uid: str
 
-    def reference(self) -> V1OwnerReference:
-        return V1OwnerReference(
-            api_version=self.api_version,
-            kind=self.kind,
-            name=self.name,
-            uid=self.uid,
-            controller=True,
-            block_owner_deletion=True,
-        )
+    def reference(self) -> dict[str, Any]:
+        return {
+            "apiVersion": self.api_version,
+            "kind": self.kind,
+            "name": self.name,
+            "uid": self.uid,
+            "controller": True,
+            "blockOwnerDeletion": True,
+        }
 
 
 class SecretWrite(StrEnum):
@@ -135,6 +144,12 @@ def _where(namespace: str, name: str) -> str:
 def _translate(error: ApiException, namespace: str, name: str, doing: str) -> SecretError:
     where = _where(namespace, name)
     status = error.status or 0
+    if status == 0:
+        return KubernetesUnavailable(
+            f"could not {doing} {where}: the Kubernetes API did not answer ({error.reason})",
+            namespace=namespace,
+            name=name,
+        )
     if status == 404:
         return SecretNotFound(f"{where} does not exist", namespace=namespace, name=name)
     if status in (401, 403):
@@ -161,11 +176,11 @@ async def read_secret_versioned(
 ) -> tuple[dict[str, SecretStr], str]:
     """Every key of a Secret, decoded, and its ``resourceVersion`` (which changes with it)."""
     try:
-        secret = await asyncio.to_thread(api.read_namespaced_secret, name, namespace)
+        secret = await api.read_namespaced_secret(name, namespace)
     except ApiException as error:
         raise _translate(error, namespace, name, "read") from None
     decoded: dict[str, SecretStr] = {}
-    for key, encoded in (secret.data or {}).items():
+    for key, encoded in (secret.get("data") or {}).items():
         try:
             text = base64.b64decode(encoded, validate=True).decode()
         except (binascii.Error, UnicodeDecodeError, ValueError):
@@ -177,19 +192,22 @@ async def read_secret_versioned(
             ) from None
         register_secret(text, text.strip())
         decoded[key] = SecretStr(text)
-    version = str(secret.metadata.resource_version or "") if secret.metadata else ""
-    return decoded, version
+    return decoded, _version(secret)
+
+
+def _version(secret: Secret) -> str:
+    return str((secret.get("metadata") or {}).get("resourceVersion") or "")
 
 
 async def secret_version(api: SecretsAPI, namespace: str, name: str) -> str:
     """A Secret's ``resourceVersion``, or an empty string when it does not exist."""
     try:
-        secret = await asyncio.to_thread(api.read_namespaced_secret, name, namespace)
+        secret = await api.read_namespaced_secret(name, namespace)
     except ApiException as error:
         if error.status == 404:
             return ""
         raise _translate(error, namespace, name, "read") from None
-    return str(secret.metadata.resource_version or "") if secret.metadata else ""
+    return _version(secret)
 
 
 def key_of(values: dict[str, SecretStr], key: str, *, namespace: str, name: str) -> SecretStr:
@@ -228,9 +246,9 @@ def _encode(data: Mapping[str, str | SecretStr]) -> dict[str, str]:
     return encoded
 
 
-def _owned_by(secret: V1Secret, owner: Owner) -> bool:
-    references = (secret.metadata.owner_references if secret.metadata else None) or []
-    return any(reference.uid == owner.uid for reference in references)
+def _owned_by(secret: Secret, owner: Owner) -> bool:
+    references = (secret.get("metadata") or {}).get("ownerReferences") or []
+    return any(reference.get("uid") == owner.uid for reference in references)
 
 
 async def apply_owned_secret(
@@ -254,18 +272,20 @@ async def apply_owned_secret(
     may_exist = False
     for _ in range(_CONFLICT_RETRIES):
         if not may_exist:
-            body = V1Secret(
-                metadata=V1ObjectMeta(
-                    name=name,
-                    namespace=namespace,
-                    labels=all_labels,
-                    owner_references=[owner.reference()],
-                ),
-                type="Opaque",
-                data=encoded,
-            )
+            body: Secret = {
+                "apiVersion": "v1",
+                "kind": "Secret",
+                "metadata": {
+                    "name": name,
+                    "namespace": namespace,
+                    "labels": all_labels,
+                    "ownerReferences": [owner.reference()],
+                },
+                "type": "Opaque",
+                "data": encoded,
+            }
             try:
-                await asyncio.to_thread(api.create_namespaced_secret, namespace, body)
+                await api.create_namespaced_secret(namespace, body)
             except ApiException as error:
                 if error.status != 409:
                     raise _translate(error, namespace, name, "create") from None
@@ -275,7 +295,7 @@ async def apply_owned_secret(
                 return SecretWrite.CREATED
 
         try:
-            existing = await asyncio.to_thread(api.read_namespaced_secret, name, namespace)
+            existing = await api.read_namespaced_secret(name, namespace)
         except ApiException as error:
             if error.status != 404:
                 raise _translate(error, namespace, name, "read") from None
@@ -289,12 +309,13 @@ async def apply_owned_secret(
                 namespace=namespace,
                 name=name,
             )
-        merged = {**(existing.data or {}), **encoded}
-        if merged == (existing.data or {}):
+        current = existing.get("data") or {}
+        merged = {**current, **encoded}
+        if merged == current:
             return SecretWrite.UNCHANGED
-        existing.data = merged
+        existing["data"] = merged
         try:
-            await asyncio.to_thread(api.replace_namespaced_secret, name, namespace, existing)
+            await api.replace_namespaced_secret(name, namespace, existing)
         except ApiException as error:
             if error.status == 409:
                 continue  # changed meanwhile (resourceVersion): read again
@@ -311,7 +332,7 @@ async def apply_owned_secret(
 async def delete_secret(api: SecretsAPI, namespace: str, name: str) -> bool:
     """Delete a Secret; ``False`` when it was already gone."""
     try:
-        await asyncio.to_thread(api.delete_namespaced_secret, name, namespace)
+        await api.delete_namespaced_secret(name, namespace)
     except ApiException as error:
         if error.status == 404:
             return False
@@ -319,18 +340,133 @@ async def delete_secret(api: SecretsAPI, namespace: str, name: str) -> bool:
     return True
 
 
-def core_v1_api(kubeconfig: str | None = None) -> CoreV1Api:
-    """A CoreV1Api logged in the way kopf logs in: in-cluster when running in a Pod, else the
-    kubeconfig (``kubeconfig`` path, ``$KUBECONFIG`` or ``~/.kube/config``)."""
+class KubeSecrets:
+    """:class:`SecretsAPI` over HTTP on the event loop, logged in as ``configuration`` says
+    (``kubernetes`` client loaders: server, CA bundle, client certificate, token; a token
+    the loaders refresh, as in-cluster ones are, is asked for again on every call).
+
+    Example::
+
+        secrets = secrets_api()  # in-cluster, else the kubeconfig
+        secret = await secrets.read_namespaced_secret("cssm-api-client", "licensing")
+
+    The proxy is the configuration's, as the ``kubernetes`` client itself uses it: named in the
+    kubeconfig (``proxy-url``) or, from version 37 of the client, taken from the environment
+    (``HTTPS_PROXY``), and not used for an API server named in its ``NO_PROXY``.
+    """
+
+    def __init__(
+        self,
+        configuration: Configuration,
+        *,
+        timeout: httpx.Timeout,
+        max_connections: int = 20,
+    ) -> None:
+        self._configuration = configuration
+        transport = AiohttpTransport(
+            _ssl_context(configuration),
+            max_connections=max_connections,
+            proxy=_proxy(configuration),
+        )
+        self._http = httpx.AsyncClient(
+            base_url=str(configuration.host).rstrip("/"), transport=transport, timeout=timeout
+        )
+
+    @property
+    def host(self) -> str:
+        return str(self._configuration.host)
+
+    def headers(self) -> dict[str, str]:
+        """The login headers, from the configuration's auth settings (refreshed tokens too)."""
+        headers = {"Accept": "application/json"}
+        # A TypedDict of the methods this client version knows (bearer token, in 37).
+        settings = cast("Mapping[str, Mapping[str, Any]]", self._configuration.auth_settings())
+        for setting in settings.values():
+            if setting.get("in") == "header" and setting.get("value"):
+                headers[str(setting["key"])] = str(setting["value"])
+        return headers
+
+    async def read_namespaced_secret(self, name: str, namespace: str) -> Secret:
+        return await self._call("GET", _path(namespace, name))
+
+    async def create_namespaced_secret(self, namespace: str, body: Secret) -> Secret:
+        return await self._call("POST", _path(namespace), body)
+
+    async def replace_namespaced_secret(self, name: str, namespace: str, body: Secret) -> Secret:
+        return await self._call("PUT", _path(namespace, name), body)
+
+    async def delete_namespaced_secret(self, name: str, namespace: str) -> None:
+        await self._call("DELETE", _path(namespace, name))
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def _call(self, method: str, path: str, body: Secret | None = None) -> Secret:
+        try:
+            response = await self._http.request(method, path, json=body, headers=self.headers())
+        except httpx.TransportError as error:
+            # What the request's error says about the connection, never the request itself.
+            raise ApiException(status=0, reason=type(error).__name__) from None
+        if response.status_code >= 400:
+            raise ApiException(status=response.status_code, reason=response.reason_phrase)
+        try:
+            answer = response.json()
+        except ValueError:
+            raise ApiException(status=0, reason="an answer that is not JSON") from None
+        return answer if isinstance(answer, dict) else {}
+
+
+def _path(namespace: str, name: str | None = None) -> str:
+    path = f"/api/v1/namespaces/{quote(namespace, safe='')}/secrets"
+    return f"{path}/{quote(name, safe='')}" if name is not None else path
+
+
+def _proxy(configuration: Configuration) -> str | None:
+    proxy = configuration.proxy or None
+    no_proxy = getattr(configuration, "no_proxy", None)
+    host = urlsplit(str(configuration.host)).hostname or ""
+    # The standard library's NO_PROXY matching, given this list (typeshed leaves it out).
+    bypass = urllib.request.proxy_bypass_environment  # type: ignore[attr-defined]
+    if proxy and no_proxy and bypass(host, {"no": no_proxy}):
+        return None
+    return proxy
+
+
+def _ssl_context(configuration: Configuration) -> ssl.SSLContext:
+    context = ssl.create_default_context(cafile=configuration.ssl_ca_cert or certifi.where())
+    if configuration.cert_file:
+        context.load_cert_chain(configuration.cert_file, configuration.key_file)
+    if not configuration.verify_ssl:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def kube_configuration(kubeconfig: str | None = None) -> Configuration:
+    """The ``kubernetes`` client configuration, loaded the way kopf logs in: in-cluster when
+    running in a Pod, else the kubeconfig (``kubeconfig`` path, ``$KUBECONFIG`` or
+    ``~/.kube/config``)."""
     configuration = Configuration()
     if kubeconfig is None:
         try:
             # The kubernetes package leaves its config loaders untyped.
             config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
-            return CoreV1Api(ApiClient(configuration))
+            return configuration
         except config.ConfigException:
             pass
     config.load_kube_config(  # type: ignore[no-untyped-call]
         config_file=kubeconfig, client_configuration=configuration
     )
-    return CoreV1Api(ApiClient(configuration))
+    return configuration
+
+
+def secrets_api(
+    kubeconfig: str | None = None,
+    *,
+    request_timeout: float = 60.0,
+    connect_timeout: float = 10.0,
+) -> KubeSecrets:
+    """The Secrets API, logged in as :func:`kube_configuration` says; seconds for a whole
+    call and for connecting (kopf's defaults for its own calls)."""
+    timeout = httpx.Timeout(request_timeout, connect=connect_timeout)
+    return KubeSecrets(kube_configuration(kubeconfig), timeout=timeout)
