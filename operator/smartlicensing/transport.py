@@ -55,6 +55,8 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         proxy: ``"environment"`` (the default) to take proxies from the environment as
             described above; a URL to send every request through that proxy; ``None`` for
             none.
+        server_hostname: the name TLS asks for and checks the certificate against, when it
+            is not the URL's host (a kubeconfig's ``tls-server-name``).
     """
 
     def __init__(
@@ -64,10 +66,12 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         max_connections: int = 100,
         keepalive: float = DEFAULT_KEEPALIVE,
         proxy: str | None = ENVIRONMENT,
+        server_hostname: str | None = None,
     ) -> None:
         if max_connections < 1:
             raise ValueError("max_connections must be at least 1")
         self.proxy = proxy
+        self.server_hostname = server_hostname
         self.ssl_context = ssl_context
         self.max_connections = max_connections
         self.keepalive = keepalive
@@ -104,6 +108,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 headers=list(request.headers.multi_items()),
                 data=body or None,
                 allow_redirects=False,
+                server_hostname=self.server_hostname,
                 proxy=(
                     proxy_for(url.scheme, url.host) if self.proxy == ENVIRONMENT else self.proxy
                 ),

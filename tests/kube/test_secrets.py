@@ -9,17 +9,20 @@ from __future__ import annotations
 import base64
 import copy
 import socket
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from kubernetes.client import Configuration
 from kubernetes.client.exceptions import ApiException
 from pydantic import SecretStr
 
 from smartlicensing.kube import (
     KubernetesUnavailable,
+    KubeSecrets,
     Owner,
     SecretAccessDenied,
     SecretKeyMissing,
@@ -33,6 +36,7 @@ from smartlicensing.kube import (
     read_secret_versioned,
     secrets_api,
 )
+from smartlicensing.kube.secrets import api_server_proxy
 from smartlicensing.observability.redaction import SECRETS, redact
 from smartlicensing.testing.kubeapi import LocalKubeAPI
 from smartlicensing.transport import proxy_for
@@ -322,3 +326,105 @@ async def test_an_api_server_that_does_not_answer_is_unavailable_and_named(tmp_p
     message = str(raised.value)
     assert "could not read Secret licensing/codes: the Kubernetes API did not answer" in message
     assert "canary-kube-token-9" not in message
+
+
+class RotatingToken:
+    """A loaders' refresh hook: a new token each time it is asked, noting the thread it ran on."""
+
+    def __init__(self) -> None:
+        self.issued = 0
+        self.threads: list[str] = []
+
+    def __call__(self, configuration: Configuration) -> None:
+        self.issued += 1
+        self.threads.append(threading.current_thread().name)
+        configuration.api_key["BearerToken"] = f"canary-kube-token-{self.issued}"
+
+
+def logged_in(hook: RotatingToken | None = None) -> Configuration:
+    configuration = Configuration(host="https://k8s.test:6443")
+    configuration.api_key = {"BearerToken": "canary-kube-token-0"}
+    configuration.api_key_prefix = {"BearerToken": "Bearer"}
+    configuration.refresh_api_key_hook = hook  # type: ignore[assignment]  # typed None there
+    return configuration
+
+
+def kube_secrets(configuration: Configuration, handler: Any) -> KubeSecrets:
+    return KubeSecrets(
+        configuration, timeout=httpx.Timeout(5.0), transport=httpx.MockTransport(handler)
+    )
+
+
+async def test_an_expired_token_is_renewed_off_the_event_loop_and_the_call_sent_again() -> None:
+    hook = RotatingToken()
+    seen: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers["authorization"])
+        if len(seen) == 1:
+            return httpx.Response(401, json={"kind": "Status", "code": 401})
+        return httpx.Response(200, json={"metadata": {"resourceVersion": "7"}, "data": {}})
+
+    api = kube_secrets(logged_in(hook), answer)
+    _, version = await read_secret_versioned(api, NS, "codes")
+
+    assert version == "7"
+    assert seen == ["Bearer canary-kube-token-1", "Bearer canary-kube-token-2"]
+    assert threading.current_thread().name not in hook.threads  # a worker thread ran the hook
+
+    # Fresh headers are reused: the loaders are not asked again on every call.
+    await read_secret_versioned(api, NS, "codes")
+    assert hook.issued == 2
+
+
+async def test_a_token_refused_twice_is_access_denied_without_a_third_try() -> None:
+    calls: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        return httpx.Response(401, json={"kind": "Status", "code": 401})
+
+    with pytest.raises(SecretAccessDenied, match="HTTP 401"):
+        await read_secret_key(kube_secrets(logged_in(RotatingToken()), answer), NS, "a", "b")
+    assert len(calls) == 2
+
+
+async def test_a_failed_call_carries_neither_the_token_nor_the_request_along() -> None:
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("connection refused", request=request)
+
+    with pytest.raises(KubernetesUnavailable) as raised:
+        await read_secret_key(kube_secrets(logged_in(), refuse), NS, "codes", "code")
+
+    chain: list[BaseException] = []
+    error: BaseException | None = raised.value
+    while error is not None and len(chain) < 10:
+        chain.append(error)
+        error = error.__cause__ or error.__context__
+    assert not any(isinstance(link, httpx.HTTPError) for link in chain)
+    assert all("canary-kube-token" not in repr(link) for link in chain)
+    assert "did not answer (ConnectError)" in str(raised.value)
+
+
+async def test_a_call_after_closing_is_unavailable_and_opens_nothing() -> None:
+    api = kube_secrets(logged_in(), lambda request: httpx.Response(200, json={}))
+    await api.aclose()
+    with pytest.raises(KubernetesUnavailable, match="did not answer"):
+        await read_secret_key(api, NS, "codes", "code")
+
+
+@pytest.mark.parametrize(
+    ("no_proxy", "through"),
+    [
+        pytest.param("10.0.0.0/8,.svc", None, id="address-range"),
+        pytest.param("*", None, id="everything"),
+        pytest.param("example.com", "http://proxy.internal:3128", id="other-hosts"),
+    ],
+)
+def test_the_api_server_proxy_is_decided_as_the_kubernetes_client_decides_it(
+    no_proxy: str, through: str | None
+) -> None:
+    configuration = Configuration(host="https://10.96.0.1:443")
+    configuration.proxy = "http://proxy.internal:3128"
+    configuration.no_proxy = no_proxy
+    assert api_server_proxy(configuration) == through

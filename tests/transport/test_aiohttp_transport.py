@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 import gzip
 import json
+import shutil
 import ssl
+import subprocess
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -181,6 +183,46 @@ async def test_tls_is_verified_with_the_context_given(
             assert (await http.post(f"{url}/echo", content=b"x")).json()["body"] == "x"
 
         async with client() as http:  # the system's CAs do not know this certificate
+            with pytest.raises(httpx.ConnectError, match="TLS certificate refused"):
+                await http.get(f"{url}/echo")
+    finally:
+        await tls_server.runner.cleanup()
+
+
+@pytest.fixture
+def named_certificate(tmp_path: Path) -> tuple[Path, Path]:
+    """A one-day self-signed certificate for the name api.k8s.test (no address) and its key."""
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        [
+            "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+            "-subj", "/CN=api.k8s.test", "-addext", "subjectAltName=DNS:api.k8s.test",
+            "-keyout", str(key), "-out", str(cert),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )  # fmt: skip
+    return cert, key
+
+
+async def test_tls_checks_the_certificate_against_the_server_hostname_given(
+    named_certificate: tuple[Path, Path],
+) -> None:
+    cert, key = named_certificate
+    serving_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    serving_context.load_cert_chain(cert, key)
+    tls_server = Server()
+    url = await tls_server.start(serving_context)  # reached by address: 127.0.0.1
+    trusting = ssl.create_default_context(cafile=str(cert))
+    try:
+        named = AiohttpTransport(trusting, server_hostname="api.k8s.test")
+        async with httpx.AsyncClient(transport=named) as http:
+            assert (await http.post(f"{url}/echo", content=b"x")).json()["body"] == "x"
+
+        async with httpx.AsyncClient(transport=AiohttpTransport(trusting)) as http:
             with pytest.raises(httpx.ConnectError, match="TLS certificate refused"):
                 await http.get(f"{url}/echo")
     finally:

@@ -350,9 +350,10 @@ class Runtime:
         clients, self._clients = self._clients, {}
         for _, client in clients.values():
             await client.aclose()
-        secrets, self._secrets = self._secrets, None
-        if secrets is not None:
-            await secrets.aclose()
+        # Kept, closed: a call still under way or to come fails as KubernetesUnavailable instead
+        # of opening new connections that nothing would close.
+        if self._secrets is not None:
+            await self._secrets.aclose()
 
     # --- clusters -----------------------------------------------------------------------
 

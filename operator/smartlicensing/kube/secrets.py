@@ -16,6 +16,7 @@ name namespace, Secret and key, never a value.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import logging
@@ -27,11 +28,11 @@ from enum import StrEnum
 from typing import Any, Final, Protocol, cast
 from urllib.parse import quote, urlsplit
 
-import certifi
 import httpx
 from kubernetes import config
-from kubernetes.client import Configuration
+from kubernetes.client import Configuration, rest
 from kubernetes.client.exceptions import ApiException
+from kubernetes.config import ConfigException
 from pydantic import SecretStr
 
 from smartlicensing.observability.redaction import register_secret
@@ -340,19 +341,34 @@ async def delete_secret(api: SecretsAPI, namespace: str, name: str) -> bool:
     return True
 
 
+HEADERS_MAX_AGE: Final = 10.0
+"""Seconds the login headers are used before the loaders are asked again (and at once after
+a 401): in-cluster tokens are re-read every minute, exec-plugin tokens live for minutes."""
+
+
 class KubeSecrets:
     """:class:`SecretsAPI` over HTTP on the event loop, logged in as ``configuration`` says
-    (``kubernetes`` client loaders: server, CA bundle, client certificate, token; a token
-    the loaders refresh, as in-cluster ones are, is asked for again on every call).
+    (``kubernetes`` client loaders: server, CA bundle, client certificate, token).
 
     Example::
 
         secrets = secrets_api()  # in-cluster, else the kubeconfig
         secret = await secrets.read_namespaced_secret("cssm-api-client", "licensing")
 
-    The proxy is the configuration's, as the ``kubernetes`` client itself uses it: named in the
-    kubeconfig (``proxy-url``) or, from version 37 of the client, taken from the environment
-    (``HTTPS_PROXY``), and not used for an API server named in its ``NO_PROXY``.
+    As the ``kubernetes`` client itself connects:
+
+    - the token is the loaders' and is asked for again every :data:`HEADERS_MAX_AGE` seconds and
+      after a 401 (the call is then sent once more); asking may run an exec plugin or an OIDC
+      refresh, so it runs in a worker thread, never on the event loop;
+    - TLS trusts the configuration's CA bundle (else the system's), presents its client
+      certificate, and checks the server's name against ``tls-server-name`` when the kubeconfig
+      sets one;
+    - the proxy is the configuration's: named in the kubeconfig (``proxy-url``) or, from version
+      37 of that client, taken from the environment (``HTTPS_PROXY``), and not used for an API
+      server its ``NO_PROXY`` names (host, domain, address range or ``*``).
+
+    Every failure is an :class:`ApiException` (``status=0`` when no answer came) that says what
+    failed by its type's name, never by text that could carry the request and its token.
     """
 
     def __init__(
@@ -361,23 +377,34 @@ class KubeSecrets:
         *,
         timeout: httpx.Timeout,
         max_connections: int = 20,
+        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self._configuration = configuration
-        transport = AiohttpTransport(
-            _ssl_context(configuration),
-            max_connections=max_connections,
-            proxy=_proxy(configuration),
-        )
+        tls_name = configuration.tls_server_name or None
+        if isinstance(configuration.assert_hostname, str) and configuration.assert_hostname:
+            tls_name = tls_name or configuration.assert_hostname
         self._http = httpx.AsyncClient(
-            base_url=str(configuration.host).rstrip("/"), transport=transport, timeout=timeout
+            base_url=str(configuration.host).rstrip("/"),
+            transport=transport
+            or AiohttpTransport(
+                _ssl_context(configuration),
+                max_connections=max_connections,
+                proxy=api_server_proxy(configuration),
+                server_hostname=tls_name,
+            ),
+            timeout=timeout,
         )
+        self._headers: dict[str, str] | None = None
+        self._headers_at = 0.0
+        self._headers_lock = asyncio.Lock()
 
     @property
     def host(self) -> str:
         return str(self._configuration.host)
 
     def headers(self) -> dict[str, str]:
-        """The login headers, from the configuration's auth settings (refreshed tokens too)."""
+        """The login headers, from the configuration's auth settings (may block: it runs the
+        loaders' token refresh)."""
         headers = {"Accept": "application/json"}
         # A TypedDict of the methods this client version knows (bearer token, in 37).
         settings = cast("Mapping[str, Mapping[str, Any]]", self._configuration.auth_settings())
@@ -399,21 +426,77 @@ class KubeSecrets:
         await self._call("DELETE", _path(namespace, name))
 
     async def aclose(self) -> None:
+        """Close the connections; a call afterwards fails (``status=0``), it opens none."""
         await self._http.aclose()
 
+    async def _login(self, refused: dict[str, str] | None) -> dict[str, str]:
+        """The headers to send: the ones in hand while fresh, unless the API refused them."""
+        now = asyncio.get_running_loop().time()
+        current = self._headers
+        if (
+            current is not None
+            and current is not refused
+            and now - self._headers_at < (HEADERS_MAX_AGE)
+        ):
+            return current
+        async with self._headers_lock:
+            if self._headers is not current:
+                return self._headers or {}  # renewed by another call meanwhile
+            self._headers = await asyncio.to_thread(self.headers)
+            self._headers_at = asyncio.get_running_loop().time()
+            return self._headers
+
     async def _call(self, method: str, path: str, body: Secret | None = None) -> Secret:
-        try:
-            response = await self._http.request(method, path, json=body, headers=self.headers())
-        except httpx.TransportError as error:
-            # What the request's error says about the connection, never the request itself.
-            raise ApiException(status=0, reason=type(error).__name__) from None
+        failure: str | None = None
+        refused: dict[str, str] | None = None
+        response: httpx.Response | None = None
+        for _ in range(2):
+            try:
+                headers = await self._login(refused)
+                response = await self._http.request(method, path, json=body, headers=headers)
+            except (httpx.HTTPError, ConfigException, RuntimeError, ValueError, OSError) as error:
+                # A closed client, a failed refresh, a header it refused, no connection.
+                failure = type(error).__name__
+                break
+            if response.status_code != 401 or refused is not None:
+                break
+            refused = headers  # an expired token: renewed, and the call sent once more
+        # Raised here, outside the handler: the error must not carry the request (and its
+        # token) along as its context.
+        if failure is not None or response is None:
+            raise ApiException(status=0, reason=failure)
         if response.status_code >= 400:
             raise ApiException(status=response.status_code, reason=response.reason_phrase)
-        try:
-            answer = response.json()
-        except ValueError:
-            raise ApiException(status=0, reason="an answer that is not JSON") from None
-        return answer if isinstance(answer, dict) else {}
+        answer = _json(response)
+        if answer is None:
+            raise ApiException(status=0, reason="an answer that is not JSON")
+        return answer
+
+
+def _json(response: httpx.Response) -> Secret | None:
+    try:
+        answer = response.json()
+    except ValueError:
+        return None
+    return answer if isinstance(answer, dict) else None
+
+
+def api_server_proxy(configuration: Configuration) -> str | None:
+    """The proxy to reach the API server through, as the ``kubernetes`` client decides it."""
+    proxy = configuration.proxy or None
+    no_proxy = getattr(configuration, "no_proxy", None)
+    if proxy and no_proxy and _bypasses(str(configuration.host), no_proxy):
+        return None
+    return proxy
+
+
+def _bypasses(url: str, no_proxy: str) -> bool:
+    # The kubernetes client's own matching (address ranges too) where it has one (37 does).
+    matches = getattr(rest, "should_bypass_proxies", None)
+    if matches is not None:
+        return bool(matches(url, no_proxy))
+    bypass = urllib.request.proxy_bypass_environment  # type: ignore[attr-defined]
+    return bool(bypass(urlsplit(url).hostname or "", {"no": no_proxy}))
 
 
 def _path(namespace: str, name: str | None = None) -> str:
@@ -421,21 +504,16 @@ def _path(namespace: str, name: str | None = None) -> str:
     return f"{path}/{quote(name, safe='')}" if name is not None else path
 
 
-def _proxy(configuration: Configuration) -> str | None:
-    proxy = configuration.proxy or None
-    no_proxy = getattr(configuration, "no_proxy", None)
-    host = urlsplit(str(configuration.host)).hostname or ""
-    # The standard library's NO_PROXY matching, given this list (typeshed leaves it out).
-    bypass = urllib.request.proxy_bypass_environment  # type: ignore[attr-defined]
-    if proxy and no_proxy and bypass(host, {"no": no_proxy}):
-        return None
-    return proxy
-
-
 def _ssl_context(configuration: Configuration) -> ssl.SSLContext:
-    context = ssl.create_default_context(cafile=configuration.ssl_ca_cert or certifi.where())
+    # No CA bundle given: the system's trust store, as urllib3 under the kubernetes client.
+    context = ssl.create_default_context(
+        cafile=configuration.ssl_ca_cert or None,
+        cadata=getattr(configuration, "ca_cert_data", None) or None,
+    )
     if configuration.cert_file:
         context.load_cert_chain(configuration.cert_file, configuration.key_file)
+    if configuration.assert_hostname is False:
+        context.check_hostname = False
     if not configuration.verify_ssl:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
@@ -466,7 +544,7 @@ def secrets_api(
     request_timeout: float = 60.0,
     connect_timeout: float = 10.0,
 ) -> KubeSecrets:
-    """The Secrets API, logged in as :func:`kube_configuration` says; seconds for a whole
-    call and for connecting (kopf's defaults for its own calls)."""
+    """The Secrets API, logged in as :func:`kube_configuration` says; seconds to wait for each
+    read of an answer and for connecting (kopf's defaults for its own calls)."""
     timeout = httpx.Timeout(request_timeout, connect=connect_timeout)
     return KubeSecrets(kube_configuration(kubeconfig), timeout=timeout)
