@@ -165,17 +165,20 @@ def tune_garbage_collector(threshold: int) -> None:
     """Fewer garbage collections, over fewer objects, for an operator process.
 
     For the process that runs nothing but the operator (``smartlicensing run``), never for an
-    embedder's: the settings are process-wide. What is alive now (modules, kopf's registry,
-    pydantic's validators) lives as long as the process, so it is frozen out of every later
-    collection. ``threshold`` (0: Python's own) sets how many allocations start a collection of
-    the youngest generation; every watch event allocates thousands of short-lived objects, most
-    freed by reference counting, and with Python's 700 the collector ran hundreds of times for
-    200 registrations, a sixth of the operator's CPU. The older generations are still collected
-    every 10 younger collections, as by default, so cyclic garbage does not pile up.
+    embedder's: the settings are process-wide. ``threshold`` sets how many allocations start a
+    collection of the youngest generation; every watch event allocates thousands of short-lived
+    objects, most freed by reference counting, and with Python's 700 the collector ran hundreds
+    of times for 200 registrations, a sixth of the operator's CPU. The older generations are
+    still collected every 10 younger collections, as by default, so cyclic garbage does not pile
+    up. What is alive after a collection now (modules, their classes, pydantic's validators)
+    lives as long as the process, so it is frozen out of every later collection. 0 changes
+    nothing: Python's thresholds, nothing frozen.
     """
+    if not threshold:
+        return
+    gc.collect()  # garbage of the imports is freed, not frozen for good
     gc.freeze()
-    if threshold:
-        gc.set_threshold(threshold, 10, 10)
+    gc.set_threshold(threshold, 10, 10)
 
 
 async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **kwargs: Any) -> None:
