@@ -22,7 +22,7 @@ import binascii
 import logging
 import ssl
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Final, Protocol, cast
@@ -360,9 +360,10 @@ class KubeSecrets:
     - the token is the loaders' and is asked for again every :data:`HEADERS_MAX_AGE` seconds and
       after a 401 (the call is then sent once more); asking may run an exec plugin or an OIDC
       refresh, so it runs in a worker thread, never on the event loop;
+    - the configuration is loaded on first use, in a worker thread;
     - TLS trusts the configuration's CA bundle (else the system's), presents its client
       certificate, and checks the server's name against ``tls-server-name`` when the kubeconfig
-      sets one;
+      sets one (the configuration's ``proxy_headers`` are not sent);
     - the proxy is the configuration's: named in the kubeconfig (``proxy-url``) or, from version
       37 of that client, taken from the environment (``HTTPS_PROXY``), and not used for an API
       server its ``NO_PROXY`` names (host, domain, address range or ``*``).
@@ -373,41 +374,55 @@ class KubeSecrets:
 
     def __init__(
         self,
-        configuration: Configuration,
+        configuration: Configuration | Callable[[], Configuration],
         *,
         timeout: httpx.Timeout,
         max_connections: int = 20,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        self._configuration = configuration
-        tls_name = configuration.tls_server_name or None
-        if isinstance(configuration.assert_hostname, str) and configuration.assert_hostname:
-            tls_name = tls_name or configuration.assert_hostname
-        self._http = httpx.AsyncClient(
-            base_url=str(configuration.host).rstrip("/"),
-            transport=transport
-            or AiohttpTransport(
-                _ssl_context(configuration),
-                max_connections=max_connections,
-                proxy=api_server_proxy(configuration),
-                server_hostname=tls_name,
-            ),
-            timeout=timeout,
-        )
+        self._load = configuration if callable(configuration) else lambda: configuration
+        self._timeout = timeout
+        self._max_connections = max_connections
+        self._transport = transport
+        self._configuration: Configuration | None = None
+        self._http: httpx.AsyncClient | None = None
+        self._opening = asyncio.Lock()
+        self._closed = False
         self._headers: dict[str, str] | None = None
         self._headers_at = 0.0
         self._headers_lock = asyncio.Lock()
 
-    @property
-    def host(self) -> str:
-        return str(self._configuration.host)
+    async def configuration(self) -> Configuration:
+        """The login configuration, loaded on first use in a worker thread: a loader may run
+        an exec plugin or an OIDC refresh, which must not hold the event loop."""
+        if self._configuration is None:
+            async with self._opening:
+                if self._configuration is None:
+                    configuration = await asyncio.to_thread(self._load)
+                    self._http = self._client(configuration)
+                    self._configuration = configuration
+        return self._configuration
 
-    def headers(self) -> dict[str, str]:
+    def _client(self, configuration: Configuration) -> httpx.AsyncClient:
+        transport = self._transport or AiohttpTransport(
+            _ssl_context(configuration),
+            max_connections=self._max_connections,
+            proxy=api_server_proxy(configuration),
+            server_hostname=configuration.tls_server_name or None,
+        )
+        return httpx.AsyncClient(
+            base_url=str(configuration.host).rstrip("/"),
+            transport=transport,
+            timeout=self._timeout,
+        )
+
+    @staticmethod
+    def headers(configuration: Configuration) -> dict[str, str]:
         """The login headers, from the configuration's auth settings (may block: it runs the
         loaders' token refresh)."""
         headers = {"Accept": "application/json"}
         # A TypedDict of the methods this client version knows (bearer token, in 37).
-        settings = cast("Mapping[str, Mapping[str, Any]]", self._configuration.auth_settings())
+        settings = cast("Mapping[str, Mapping[str, Any]]", configuration.auth_settings())
         for setting in settings.values():
             if setting.get("in") == "header" and setting.get("value"):
                 headers[str(setting["key"])] = str(setting["value"])
@@ -427,7 +442,9 @@ class KubeSecrets:
 
     async def aclose(self) -> None:
         """Close the connections; a call afterwards fails (``status=0``), it opens none."""
-        await self._http.aclose()
+        self._closed = True
+        if self._http is not None:
+            await self._http.aclose()
 
     async def _login(self, refused: dict[str, str] | None) -> dict[str, str]:
         """The headers to send: the ones in hand while fresh, unless the API refused them."""
@@ -442,7 +459,8 @@ class KubeSecrets:
         async with self._headers_lock:
             if self._headers is not current:
                 return self._headers or {}  # renewed by another call meanwhile
-            self._headers = await asyncio.to_thread(self.headers)
+            configuration = await self.configuration()
+            self._headers = await asyncio.to_thread(self.headers, configuration)
             self._headers_at = asyncio.get_running_loop().time()
             return self._headers
 
@@ -452,7 +470,10 @@ class KubeSecrets:
         response: httpx.Response | None = None
         for _ in range(2):
             try:
+                if self._closed:
+                    raise RuntimeError("closed")
                 headers = await self._login(refused)
+                assert self._http is not None  # opened with the configuration
                 response = await self._http.request(method, path, json=body, headers=headers)
             except (httpx.HTTPError, ConfigException, RuntimeError, ValueError, OSError) as error:
                 # A closed client, a failed refresh, a header it refused, no connection.
@@ -544,7 +565,8 @@ def secrets_api(
     request_timeout: float = 60.0,
     connect_timeout: float = 10.0,
 ) -> KubeSecrets:
-    """The Secrets API, logged in as :func:`kube_configuration` says; seconds to wait for each
-    read of an answer and for connecting (kopf's defaults for its own calls)."""
+    """The Secrets API, logged in as :func:`kube_configuration` says when it is first used;
+    seconds to wait for each read of an answer and for connecting (kopf's defaults for its own
+    calls)."""
     timeout = httpx.Timeout(request_timeout, connect=connect_timeout)
-    return KubeSecrets(kube_configuration(kubeconfig), timeout=timeout)
+    return KubeSecrets(lambda: kube_configuration(kubeconfig), timeout=timeout)
