@@ -26,7 +26,7 @@ import shutil  # noqa: E402 - everything below may import kopf, so KUBECONFIG is
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 import uuid  # noqa: E402
-from collections.abc import Iterator  # noqa: E402
+from collections.abc import Callable, Iterator  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 from typing import Any  # noqa: E402
 
@@ -190,20 +190,35 @@ def namespace(api_client: Any) -> Iterator[str]:
             raise
 
 
+#: Makes a one-day self-signed certificate for a name, and its key, as PEM files.
+CertificateMaker = Callable[[str, str], tuple[Path, Path]]
+
+
 @pytest.fixture
-def self_signed_certificate(tmp_path: Path) -> tuple[Path, Path]:
-    """A one-day self-signed certificate for 127.0.0.1 and its key (PEM files), from openssl."""
+def certificate_for(tmp_path: Path) -> CertificateMaker:
+    """``make(common_name, subject_alt_name)``, e.g. ``make("127.0.0.1", "IP:127.0.0.1")``: a
+    one-day self-signed certificate and its key (PEM files under ``tmp_path``), from openssl."""
     if shutil.which("openssl") is None:
         pytest.skip("openssl is not installed")
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(
-        [
-            "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-            "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-            "-keyout", str(key), "-out", str(cert),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )  # fmt: skip
-    return cert, key
+
+    def make(common_name: str, subject_alt_name: str) -> tuple[Path, Path]:
+        cert, key = tmp_path / f"{common_name}.cert.pem", tmp_path / f"{common_name}.key.pem"
+        subprocess.run(
+            [
+                "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                "-subj", f"/CN={common_name}", "-addext", f"subjectAltName={subject_alt_name}",
+                "-keyout", str(key), "-out", str(cert),
+            ],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )  # fmt: skip
+        return cert, key
+
+    return make
+
+
+@pytest.fixture
+def self_signed_certificate(certificate_for: CertificateMaker) -> tuple[Path, Path]:
+    """A one-day self-signed certificate for 127.0.0.1 and its key (PEM files), from openssl."""
+    return certificate_for("127.0.0.1", "IP:127.0.0.1")

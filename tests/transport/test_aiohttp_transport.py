@@ -6,10 +6,8 @@ from __future__ import annotations
 import asyncio
 import gzip
 import json
-import shutil
 import ssl
-import subprocess
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -169,14 +167,21 @@ def test_a_limit_below_one_connection_is_refused() -> None:
         AiohttpTransport(PLAIN, max_connections=0)
 
 
+async def serving_tls(cert: Path, key: Path) -> Server:
+    """A started :class:`Server` presenting ``cert``, on 127.0.0.1."""
+    serving_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    serving_context.load_cert_chain(cert, key)
+    tls_server = Server()
+    await tls_server.start(serving_context)
+    return tls_server
+
+
 async def test_tls_is_verified_with_the_context_given(
     self_signed_certificate: tuple[Path, Path],
 ) -> None:
     cert, key = self_signed_certificate
-    serving_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    serving_context.load_cert_chain(cert, key)
-    tls_server = Server()
-    url = await tls_server.start(serving_context)
+    tls_server = await serving_tls(cert, key)
+    url = tls_server.url
     try:
         trusting = AiohttpTransport(ssl.create_default_context(cafile=str(cert)))
         async with httpx.AsyncClient(transport=trusting) as http:
@@ -189,33 +194,13 @@ async def test_tls_is_verified_with_the_context_given(
         await tls_server.runner.cleanup()
 
 
-@pytest.fixture
-def named_certificate(tmp_path: Path) -> tuple[Path, Path]:
-    """A one-day self-signed certificate for the name api.k8s.test (no address) and its key."""
-    if shutil.which("openssl") is None:
-        pytest.skip("openssl is not installed")
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(
-        [
-            "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-            "-subj", "/CN=api.k8s.test", "-addext", "subjectAltName=DNS:api.k8s.test",
-            "-keyout", str(key), "-out", str(cert),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )  # fmt: skip
-    return cert, key
-
-
 async def test_tls_checks_the_certificate_against_the_server_hostname_given(
-    named_certificate: tuple[Path, Path],
+    certificate_for: Callable[[str, str], tuple[Path, Path]],
 ) -> None:
-    cert, key = named_certificate
-    serving_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    serving_context.load_cert_chain(cert, key)
-    tls_server = Server()
-    url = await tls_server.start(serving_context)  # reached by address: 127.0.0.1
+    # For the name only, no address; the server is reached by address: 127.0.0.1.
+    cert, key = certificate_for("api.k8s.test", "DNS:api.k8s.test")
+    tls_server = await serving_tls(cert, key)
+    url = tls_server.url
     trusting = ssl.create_default_context(cafile=str(cert))
     try:
         named = AiohttpTransport(trusting, server_hostname="api.k8s.test")
